@@ -1,0 +1,117 @@
+"""Builds the running bot: Slack client, Redis, the agent, the conversations, and the Bolt app."""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from agents import set_trace_processors
+from agents.tracing.processors import BackendSpanExporter, BatchTraceProcessor
+from openai import AsyncOpenAI
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from . import listeners
+from .agent import build_agent
+from .conversation import Conversations, TurnLimits
+from .history import BotIdentity
+from .memory import Memory
+from .people import People
+from .redis_link import RedisGuard, connect
+from .settings import Settings
+from .slack_client import build_client
+
+logger = logging.getLogger(__name__)
+
+
+class StartupError(Exception):
+    """The bot cannot start; the message says why in one line."""
+
+
+@dataclass
+class Bot:
+    settings: Settings
+    bolt: AsyncApp
+    conversations: Conversations
+    guard: RedisGuard
+    slack: AsyncWebClient
+    openai: AsyncOpenAI
+    embedded_redis: Any = None
+
+    async def status(self) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "mode": "socket" if self.settings.socket_mode else "http",
+            "redis": await self.guard.ping(),
+        }
+
+    async def close(self, drain_seconds: float = 20.0) -> None:
+        await self.conversations.drain(drain_seconds)
+        await self.guard.close()
+        await self.openai.close()
+        if self.embedded_redis is not None:
+            self.embedded_redis.shutdown(save=True, now=False)
+
+
+async def build_bot(settings: Settings, *, embedded_redis_dir: str = "data") -> Bot:
+    slack = build_client(settings.slack_bot_token, settings.slack_api_url)
+    try:
+        auth = await slack.auth_test()
+    except SlackApiError as error:
+        raise StartupError(
+            f"Slack refused SLACK_BOT_TOKEN ({error.response.get('error')}): "
+            "copy the Bot User OAuth Token again from your app's OAuth & Permissions page."
+        ) from None
+    except Exception as error:
+        raise StartupError(f"Cannot reach Slack at {settings.slack_api_url} ({type(error).__name__}).") from None
+    bot = BotIdentity(user_id=auth["user_id"], bot_id=auth.get("bot_id") or "")
+    authorization = AuthorizeResult.from_auth_test_response(bot_token=settings.slack_bot_token, auth_test_response=auth)
+
+    redis_client, embedded = connect(settings.redis_url, embedded_dir=embedded_redis_dir)
+    guard = RedisGuard(redis_client)
+    memory = Memory(guard, prefix=settings.redis_prefix, thread_ttl_seconds=int(settings.thread_memory_days * 86400))
+    guard.on_recovery = memory.replay_pending
+    if not await guard.ping():
+        logger.warning("Redis does not answer yet: the bot will answer from Slack history until it does")
+
+    openai_client = AsyncOpenAI(api_key=settings.openai_api_key, timeout=settings.openai_timeout_seconds)
+    configure_tracing(settings)
+    conversations = Conversations(
+        client=slack,
+        memory=memory,
+        people=People(slack, memory),
+        agent=build_agent(
+            model=settings.openai_model, client=openai_client, extra_instructions=settings.bot_instructions
+        ),
+        bot=bot,
+        limits=TurnLimits(
+            retention_seconds=settings.response_retention_days * 86400,
+            history_budget_chars=settings.history_budget_chars,
+            turn_timeout_seconds=settings.openai_timeout_seconds * 1.5,
+        ),
+    )
+
+    async def authorize(**_kwargs: Any) -> AuthorizeResult:
+        return authorization  # one workspace, one token: auth.test once at start-up
+
+    bolt = AsyncApp(
+        client=slack,
+        authorize=authorize,
+        signing_secret=settings.slack_signing_secret,
+        request_verification_enabled=not settings.socket_mode,
+        logger=logging.getLogger("slack_bolt"),
+    )
+    listeners.register(bolt, conversations, allowed_bot_ids=settings.allowed_bot_ids)
+    return Bot(settings, bolt, conversations, guard, slack, openai_client, embedded)
+
+
+def configure_tracing(settings: Settings) -> None:
+    """Traces go where the model calls go; the SDK exports them from a background thread."""
+    base_url = os.environ.get("OPENAI_BASE_URL", "").rstrip("/")
+    if base_url:
+        exporter = BackendSpanExporter(api_key=settings.openai_api_key, endpoint=f"{base_url}/traces/ingest")
+        set_trace_processors([BatchTraceProcessor(exporter)])

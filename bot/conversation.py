@@ -1,0 +1,276 @@
+"""One turn of a conversation: claim → lock → recall → chained or rebuilt run → reply → remember."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from agents import Agent
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from . import phrases
+from .agent import ExpiredChain, TurnContext, TurnOutput, failure_phrase, run_turn
+from .history import RESET_EVENT, BotIdentity, conversation_input, read_dm, read_thread, user_ids_in, user_turn
+from .memory import Memory, Recall, ThreadState, now_ts
+from .people import People
+from .reply import Reply, StreamingSupport, post_notice
+from .routing import ConversationKey, IncomingMessage, is_empty_mention, is_reset_request
+from .slack_text import mentioned_user_ids
+from .status import StatusCue
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TurnLimits:
+    retention_seconds: float
+    history_budget_chars: int
+    turn_timeout_seconds: float
+
+
+class Conversations:
+    """Turns Slack messages into answers; the listeners hand every message they accept to `handle`."""
+
+    def __init__(
+        self,
+        *,
+        client: AsyncWebClient,
+        memory: Memory,
+        people: People,
+        agent: Agent[TurnContext],
+        bot: BotIdentity,
+        limits: TurnLimits,
+    ) -> None:
+        self._client = client
+        self._memory = memory
+        self._people = people
+        self._agent = agent
+        self.bot = bot
+        self._limits = limits
+        self._streaming = StreamingSupport()
+        self._in_flight: set[asyncio.Task[Any]] = set()
+
+    # Entry points -------------------------------------------------------------------------------
+    async def handle(self, message: IncomingMessage) -> None:
+        """Answer `message` once, whatever Slack redelivers, in order with its conversation."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight.add(task)
+        try:
+            await self._handle(message)
+        except Exception:
+            logger.exception("Could not handle message %s in %s", message.ts, message.key)
+        finally:
+            if task is not None:
+                self._in_flight.discard(task)
+
+    async def reset_channel(self, team_id: str, channel_id: str) -> None:
+        """`/reset`: forget every conversation of a channel, or of a DM and all its threads."""
+        await self._memory.forget_channel(team_id, channel_id, now_ts())
+
+    async def reset_thread(self, key: ConversationKey, *, user_id: str) -> None:
+        """The message shortcut: forget one thread, and leave a note in it saying so."""
+        reset_ts = now_ts()
+        await self._memory.forget_thread(key, reset_ts)
+        try:
+            await post_reset_note(self._client, key, user_id=user_id)
+        except SlackApiError as error:
+            logger.warning("Could not leave a reset note in %s: %s", key, error.response.get("error"))
+
+    async def drain(self, seconds: float) -> None:
+        """Let in-flight turns finish (on shutdown); cancel what is left after `seconds`."""
+        pending = {t for t in self._in_flight if t is not asyncio.current_task()}
+        if not pending:
+            return
+        logger.info("Finishing %d turn(s) before stopping", len(pending))
+        _done, still_running = await asyncio.wait(pending, timeout=seconds)
+        for task in still_running:
+            task.cancel()
+        if still_running:
+            await asyncio.wait(still_running, timeout=2)
+            logger.warning("Abandoned %d turn(s) at shutdown; nothing of them was remembered", len(still_running))
+
+    # The turn ------------------------------------------------------------------------------------
+    async def _handle(self, message: IncomingMessage) -> None:
+        key = message.key
+        if not await self._memory.claim_message(key.team_id, key.channel_id, message.ts):
+            return
+        prefetched: list[dict[str, Any]] | None = None
+        if message.needs_participation:
+            taking_part, prefetched = await self._taking_part(message)
+            if not taking_part:
+                return
+        if is_reset_request(message.text, self.bot.user_id):
+            await self._memory.forget_thread(key, message.ts)
+            await self._confirm(message, phrases.RESET_THREAD)
+            return
+        if is_empty_mention(message.text, self.bot.user_id):
+            await self._memory.mark_participating(key)
+            hint = phrases.DM_HINT if message.is_dm else phrases.HINT.format(bot=self.bot.user_id)
+            await post_notice(self._client, key.channel_id, message.reply_thread_ts, hint)
+            return
+        if len(message.text) > self._limits.history_budget_chars:
+            text = phrases.MESSAGE_TOO_LONG.format(length=len(message.text), limit=self._limits.history_budget_chars)
+            await self._memory.mark_participating(key)
+            await post_notice(self._client, key.channel_id, message.reply_thread_ts, text)
+            return
+        async with self._memory.turn_lock(key, message.ts):
+            await self._answer(message, prefetched)
+
+    async def _taking_part(self, message: IncomingMessage) -> tuple[bool, list[dict[str, Any]] | None]:
+        """Whether the bot is part of this thread; without Redis, Slack's thread history tells."""
+        recall = await self._memory.recall(message.key)
+        if recall.state is not None:
+            return True, None
+        if recall.from_redis:
+            return False, None
+        messages = await read_thread(self._client, message.key.channel_id, message.key.thread_ts)
+        return any(self._is_ours(m) for m in messages), messages
+
+    def _is_ours(self, message: dict[str, Any]) -> bool:
+        return message.get("user") == self.bot.user_id or message.get("bot_id") == self.bot.bot_id
+
+    async def _answer(self, message: IncomingMessage, prefetched: list[dict[str, Any]] | None) -> None:
+        key = message.key
+        recall = await self._memory.recall(key)
+        previous = recall.usable_response_id(time.time(), self._limits.retention_seconds)
+        mentioned = [u for u in mentioned_user_ids(message.text) if u != self.bot.user_id]
+        speaker_names = await self._people.names(key.team_id, [message.user_id, *mentioned])
+        context = TurnContext(
+            speaker_id=message.user_id,
+            speaker_name=speaker_names.get(message.user_id),
+            place=describe_place(message),
+            people=speaker_names,
+        )
+        reply = Reply(
+            self._client,
+            channel=key.channel_id,
+            thread_ts=message.reply_thread_ts,
+            team_id=key.team_id,
+            user_id=message.user_id,
+            streaming=self._streaming,
+        )
+        cue = StatusCue(
+            self._client,
+            channel=key.channel_id,
+            thread_ts=message.reply_thread_ts,
+            message_ts=message.ts,
+            assistant_thread=message.is_assistant_thread,
+        )
+        cue.start()
+        output: TurnOutput | None = None
+        try:
+            async with asyncio.timeout(self._limits.turn_timeout_seconds):
+                output = await self._run(message, recall, previous, context, reply, speaker_names, prefetched)
+            await reply.finish(output.text)
+        except SlackApiError as error:
+            logger.error(
+                "Could not post the answer in %s: %s; the conversation was not advanced",
+                key,
+                error.response.get("error"),
+            )
+            return
+        except Exception as error:
+            logger.warning("Turn failed in %s: %s", key, describe_error(error))
+            await reply.fail(failure_phrase(error))
+            await self._memory.mark_participating(key)  # the next message here is still answered
+            return
+        finally:
+            await cue.clear(replied=bool(reply.posted))
+        state = ThreadState(
+            response_id=output.response_id,
+            stored_at=time.time(),
+            anchor_ts=message.ts,
+            reset_ts=recall.state.reset_ts if recall.state else "",
+        )
+        await self._memory.remember(key, state, started_from=recall)
+
+    async def _run(
+        self,
+        message: IncomingMessage,
+        recall: Recall,
+        previous: str | None,
+        context: TurnContext,
+        reply: Reply,
+        speaker_names: dict[str, str],
+        prefetched: list[dict[str, Any]] | None,
+    ) -> TurnOutput:
+        current = user_turn(message.text, user_id=message.user_id, names=speaker_names, bot_user_id=self.bot.user_id)
+
+        async def on_text(delta: str) -> None:
+            reply.add(delta)
+
+        if previous:
+            try:
+                return await run_turn(
+                    self._agent, [current], context=context, previous_response_id=previous, on_text=on_text
+                )
+            except ExpiredChain:
+                logger.info("OpenAI no longer has the memory of %s: rebuilding it from Slack", message.key)
+        earlier = await self._rebuild(message, recall, prefetched)
+        return await run_turn(
+            self._agent, [*earlier, current], context=context, previous_response_id=None, on_text=on_text
+        )
+
+    async def _rebuild(
+        self, message: IncomingMessage, recall: Recall, prefetched: list[dict[str, Any]] | None
+    ) -> list[dict[str, Any]]:
+        """The conversation before `message`, from Slack: after the last reset, within the budget."""
+        key = message.key
+        budget = self._limits.history_budget_chars - len(message.text)
+        if prefetched is not None:
+            messages = prefetched
+        elif key.is_dm_running:
+            messages = await read_dm(self._client, key.channel_id, oldest=recall.forget_before, budget_chars=budget)
+        elif message.in_thread:
+            messages = await read_thread(self._client, key.channel_id, key.thread_ts)
+        else:
+            return []  # a new thread: nothing was said before this message
+        names = await self._people.names(key.team_id, user_ids_in(messages))
+        return conversation_input(
+            messages,
+            bot=self.bot,
+            current_ts=message.ts,
+            forget_before=recall.forget_before,
+            names=names,
+            budget_chars=budget,
+            is_dm=message.is_dm,
+        )
+
+    async def _confirm(self, message: IncomingMessage, text: str) -> None:
+        try:
+            await self._client.chat_postEphemeral(
+                channel=message.key.channel_id,
+                user=message.user_id,
+                thread_ts=message.reply_thread_ts,
+                text=text,
+            )
+        except SlackApiError as error:
+            logger.warning("Could not confirm a reset in %s: %s", message.key, error.response.get("error"))
+
+
+async def post_reset_note(client: AsyncWebClient, key: ConversationKey, *, user_id: str) -> None:
+    await client.chat_postMessage(
+        channel=key.channel_id,
+        thread_ts=key.thread_ts or None,
+        text=phrases.RESET_THREAD_NOTE.format(user=user_id),
+        metadata={"event_type": RESET_EVENT, "event_payload": {}},
+    )
+
+
+def describe_place(message: IncomingMessage) -> str:
+    if message.is_dm:
+        return "a direct message" if message.key.is_dm_running else "a thread of a direct message"
+    return f"a thread in the channel <#{message.key.channel_id}>"
+
+
+def describe_error(error: BaseException) -> str:
+    """A log line's worth of an error: its type and, for API errors, status and code; never a secret."""
+    status = getattr(error, "status_code", None)
+    code = getattr(error, "code", None)
+    details = ", ".join(str(x) for x in (status, code) if x)
+    return f"{type(error).__name__}({details})" if details else type(error).__name__

@@ -1,0 +1,176 @@
+"""Rebuilding a conversation from Slack history: paging through Slack, then a pure mapping to model input."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from .memory import ts_value
+from .routing import is_reset_request
+from .slack_text import mentions_user, people_in, strip_leading_mention, to_readable
+
+logger = logging.getLogger(__name__)
+
+PAGE_LIMIT = 200
+# Metadata event types on the bot's own messages: notices are not part of the conversation,
+# a reset note marks where memory starts again.
+NOTICE_EVENT = "bot_notice"
+RESET_EVENT = "bot_memory_reset"
+
+InputItem = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class BotIdentity:
+    user_id: str
+    bot_id: str
+
+
+async def read_thread(client: AsyncWebClient, channel: str, thread_ts: str) -> list[dict[str, Any]]:
+    """Every message of a thread, root first, through every page (Slack may serve 15 a page)."""
+    messages: list[dict[str, Any]] = []
+    cursor: str | None = None
+    pages = 0
+    while True:
+        response = await client.conversations_replies(
+            channel=channel, ts=thread_ts, cursor=cursor, limit=PAGE_LIMIT, include_all_metadata=True
+        )
+        pages += 1
+        messages.extend(response.get("messages") or [])
+        cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+        if not cursor:
+            break
+    if pages > 1:
+        logger.info("Read %d messages of thread %s/%s in %d pages", len(messages), channel, thread_ts, pages)
+    return messages
+
+
+async def read_dm(client: AsyncWebClient, channel: str, *, oldest: str, budget_chars: int) -> list[dict[str, Any]]:
+    """A DM's top-level messages after `oldest`, oldest first, reading back only as far as the budget."""
+    newest_first: list[dict[str, Any]] = []
+    cursor: str | None = None
+    chars = 0
+    while chars < budget_chars:
+        response = await client.conversations_history(
+            channel=channel,
+            cursor=cursor,
+            limit=PAGE_LIMIT,
+            oldest=oldest or None,
+            include_all_metadata=True,
+        )
+        page = response.get("messages") or []
+        newest_first.extend(page)
+        chars += sum(len(m.get("text") or "") for m in page)
+        cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+        if not cursor:
+            break
+    return list(reversed(newest_first))
+
+
+def user_ids_in(messages: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Authors and mentioned people whose names the model should see."""
+    authors = [m["user"] for m in messages if m.get("user") and not m.get("bot_id")]
+    return list(dict.fromkeys([*authors, *people_in(m.get("text") or "" for m in messages)]))
+
+
+def speaker_label(name: str | None, user_id: str) -> str:
+    return f"{name} (<@{user_id}>)" if name else f"<@{user_id}>"
+
+
+def user_turn(text: str, *, user_id: str, names: Mapping[str, str], bot_user_id: str) -> InputItem:
+    """A person's message as the model sees it: who said it, then what they said, readable."""
+    said = to_readable(strip_leading_mention(text, bot_user_id), names)
+    return {"role": "user", "content": f"{speaker_label(names.get(user_id), user_id)}: {said}"}
+
+
+def message_text(message: Mapping[str, Any]) -> str:
+    """What a message says; for the bot's answers, the Markdown it wrote (kept in `markdown` blocks)."""
+    markdown = [b.get("text", "") for b in message.get("blocks") or [] if b.get("type") == "markdown"]
+    return "\n\n".join(markdown) if markdown else message.get("text") or ""
+
+
+def _event_type(message: Mapping[str, Any]) -> str:
+    return (message.get("metadata") or {}).get("event_type") or ""
+
+
+def is_bot_notice(message: Mapping[str, Any]) -> bool:
+    return _event_type(message) == NOTICE_EVENT
+
+
+def _is_reset_point(message: Mapping[str, Any], bot: BotIdentity, *, is_dm: bool) -> bool:
+    if _event_type(message) == RESET_EVENT:
+        return True
+    text = message.get("text") or ""
+    addressed = is_dm or mentions_user(text, bot.user_id)
+    return addressed and not message.get("bot_id") and is_reset_request(text, bot.user_id)
+
+
+def conversation_input(
+    messages: Sequence[Mapping[str, Any]],
+    *,
+    bot: BotIdentity,
+    current_ts: str,
+    forget_before: str,
+    names: Mapping[str, str],
+    budget_chars: int,
+    is_dm: bool,
+) -> list[InputItem]:
+    """Slack messages before the current one as model input: the bot's answers as assistant turns,
+    everyone else's as user turns naming the author, nothing from before the last reset, trimmed to
+    the budget by keeping the first message and the newest ones. The current message is not included."""
+    cut = ts_value(forget_before)
+    current = ts_value(current_ts)
+    kept: list[Mapping[str, Any]] = []
+    for message in messages:
+        ts = ts_value(message.get("ts") or "")
+        if ts <= cut or ts >= current:
+            continue
+        if _is_reset_point(message, bot, is_dm=is_dm):
+            kept.clear()
+            continue
+        kept.append(message)
+
+    items: list[InputItem] = []
+    for message in kept:
+        is_ours = message.get("user") == bot.user_id or (bot.bot_id and message.get("bot_id") == bot.bot_id)
+        if is_ours:
+            if is_bot_notice(message):
+                continue
+            text = message_text(message)
+            if items and items[-1]["role"] == "assistant":
+                items[-1]["content"] += "\n\n" + text  # one answer split over several messages
+            elif text:
+                items.append({"role": "assistant", "content": text})
+        elif message.get("user"):
+            if message.get("subtype") not in (None, "file_share", "thread_broadcast", "bot_message"):
+                continue
+            text = message.get("text") or ""
+            items.append(user_turn(text, user_id=message["user"], names=names, bot_user_id=bot.user_id))
+        elif message.get("bot_id"):
+            author = message.get("username") or (message.get("bot_profile") or {}).get("name") or "a bot"
+            items.append({"role": "user", "content": f"{author} (bot): {to_readable(message_text(message), names)}"})
+    return fit_budget(items, budget_chars)
+
+
+def fit_budget(items: list[InputItem], budget_chars: int) -> list[InputItem]:
+    """Keep the first item and as many of the newest as fit; say how many were left out."""
+    total = sum(len(i["content"]) for i in items)
+    if total <= budget_chars or len(items) <= 2:
+        return items
+    first, rest = items[0], items[1:]
+    if len(first["content"]) > budget_chars // 2:
+        first = {**first, "content": first["content"][: budget_chars // 2] + " […]"}
+    room = budget_chars - len(first["content"])
+    newest: list[InputItem] = []
+    for item in reversed(rest):
+        if len(item["content"]) > room:
+            break
+        newest.append(item)
+        room -= len(item["content"])
+    omitted = len(rest) - len(newest)
+    note = {"role": "user", "content": f"[{omitted} earlier messages of this conversation are not shown]"}
+    return [first, note, *reversed(newest)]

@@ -1,0 +1,14 @@
+"""Slack listeners, one file per surface. They only translate payloads and hand them on."""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from ..conversation import Conversations
+from . import commands, messages, shortcuts
+
+
+def register(app: AsyncApp, conversations: Conversations, *, allowed_bot_ids: frozenset[str]) -> None:
+    messages.register(app, conversations, allowed_bot_ids=allowed_bot_ids)
+    commands.register(app, conversations)
+    shortcuts.register(app, conversations)

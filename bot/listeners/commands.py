@@ -1,0 +1,29 @@
+"""`/reset`: forget every conversation of the channel or DM it is typed in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+
+from .. import phrases
+from ..conversation import Conversations
+from ..redis_link import RedisUnavailable
+
+
+def register(app: AsyncApp, conversations: Conversations) -> None:
+    async def on_reset(ack: AsyncAck, command: dict[str, Any]) -> None:
+        channel_id = command.get("channel_id") or ""
+        team_id = command.get("team_id") or ""
+        if not channel_id or not team_id:
+            await ack(text=phrases.RESET_NOT_A_THREAD)
+            return
+        try:
+            await conversations.reset_channel(team_id, channel_id)
+        except RedisUnavailable:
+            await ack(text=phrases.RESET_FAILED)
+            return
+        await ack(text=phrases.RESET_DM if channel_id.startswith("D") else phrases.RESET_CHANNEL)
+
+    app.command("/reset")(on_reset)

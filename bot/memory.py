@@ -1,0 +1,356 @@
+"""Thread memory in Redis: the last response id per conversation, resets, de-duplication, turn locks.
+
+This is the only module that knows Redis keys. Every key carries the team id and has a TTL.
+While Redis is unreachable, it keeps what it could not write in the process and writes it back
+once Redis answers again, newest turn winning.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from redis.asyncio.lock import Lock
+from redis.exceptions import LockError
+
+from .redis_link import RedisGuard, RedisUnavailable
+from .routing import ConversationKey
+
+logger = logging.getLogger(__name__)
+
+SEEN_TTL_SECONDS = 3600  # Slack stops retrying an event after about 5 minutes
+RESET_TTL_SECONDS = 400 * 86400  # a channel-wide /reset outlives any thread's memory of it
+NAME_TTL_SECONDS = 86400
+LOCK_TIMEOUT_SECONDS = 60.0  # renewed while a turn runs; expires if its process dies
+LOCK_POLL_SECONDS = 0.02
+# A waiter at the head of the queue that does not take a free lock for this long is gone.
+ABANDONED_WAITER_SECONDS = 2.0
+_LOCAL_SEEN_MAX = 10_000
+
+# Store a thread's state if it still holds what the turn started from ('cas'), or if the new state
+# answers a later message than the stored one ('newer', for writes replayed after an outage).
+_STORE_SCRIPT = """
+local cur = redis.call('GET', KEYS[1])
+if ARGV[2] == 'cas' then
+  if (cur or '') ~= ARGV[3] then return 0 end
+elseif cur then
+  local fields = {}
+  for field in string.gmatch(cur .. '|', '([^|]*)|') do table.insert(fields, field) end
+  local anchor = tonumber(fields[3]) or 0
+  local reset = tonumber(fields[4]) or 0
+  if anchor >= tonumber(ARGV[4]) or reset >= tonumber(ARGV[4]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[5])
+return 1
+"""
+
+
+def ts_value(ts: str) -> Decimal:
+    """A Slack ts ("1767000000.000100") as a number; "" is the beginning of time."""
+    try:
+        return Decimal(ts) if ts else Decimal(0)
+    except InvalidOperation:
+        return Decimal(0)
+
+
+def latest_ts(*stamps: str) -> str:
+    return max(stamps, key=ts_value, default="")
+
+
+def now_ts() -> str:
+    return f"{time.time():.6f}"
+
+
+@dataclass(frozen=True)
+class ThreadState:
+    """What Redis keeps per conversation; its presence means the bot is part of the thread."""
+
+    response_id: str = ""
+    stored_at: float = 0.0
+    anchor_ts: str = ""  # the Slack ts of the last message answered
+    reset_ts: str = ""  # messages at or before this were forgotten by a reset
+
+    def encode(self) -> str:
+        return f"{self.response_id}|{self.stored_at:.0f}|{self.anchor_ts}|{self.reset_ts}"
+
+    @classmethod
+    def decode(cls, raw: str) -> ThreadState:
+        response_id, stored_at, anchor_ts, reset_ts = ([*raw.split("|"), "", "", ""])[:4]
+        try:
+            stored = float(stored_at or 0)
+        except ValueError:
+            stored = 0.0
+        return cls(response_id, stored, anchor_ts, reset_ts)
+
+
+@dataclass(frozen=True)
+class Recall:
+    """What the bot remembers of one conversation at the start of a turn."""
+
+    state: ThreadState | None  # None: nothing remembered (not part of the thread, as far as Redis knows)
+    raw: str | None  # the stored value as read, for compare-and-set; None when Redis was unreachable
+    channel_reset_ts: str = ""
+
+    @property
+    def from_redis(self) -> bool:
+        return self.raw is not None
+
+    @property
+    def forget_before(self) -> str:
+        """Messages at or before this ts must never reach the model again."""
+        return latest_ts(self.state.reset_ts if self.state else "", self.channel_reset_ts)
+
+    def usable_response_id(self, now: float, retention_seconds: float) -> str | None:
+        """The id to chain from, or None when the conversation must be rebuilt from Slack."""
+        state = self.state
+        if state is None or not state.response_id:
+            return None
+        if now - state.stored_at > retention_seconds:
+            return None
+        if ts_value(state.anchor_ts) <= ts_value(self.forget_before):
+            return None
+        return state.response_id
+
+
+class Memory:
+    def __init__(self, guard: RedisGuard, *, prefix: str, thread_ttl_seconds: int) -> None:
+        self._guard = guard
+        self._prefix = prefix
+        self._thread_ttl = thread_ttl_seconds
+        self._store = guard.client.register_script(_STORE_SCRIPT)
+        # Written while Redis was away, replayed when it is back.
+        self._pending_states: dict[str, str] = {}
+        self._pending_resets: dict[str, str] = {}
+        self._seen_locally: OrderedDict[str, bool] = OrderedDict()  # value: needs replay to Redis
+        self._local_locks: dict[ConversationKey, asyncio.Lock] = {}
+
+    # Keys ---------------------------------------------------------------------------------------
+    def _thread_key(self, key: ConversationKey) -> str:
+        return f"{self._prefix}:{key.team_id}:thread:{key.channel_id}:{key.thread_ts or 'dm'}"
+
+    def _channel_reset_key(self, team_id: str, channel_id: str) -> str:
+        return f"{self._prefix}:{team_id}:reset:{channel_id}"
+
+    def _seen_key(self, team_id: str, channel_id: str, ts: str) -> str:
+        return f"{self._prefix}:{team_id}:seen:{channel_id}:{ts}"
+
+    def _lock_key(self, key: ConversationKey) -> str:
+        return f"{self._prefix}:{key.team_id}:lock:{key.channel_id}:{key.thread_ts or 'dm'}"
+
+    def _queue_key(self, key: ConversationKey) -> str:
+        return f"{self._prefix}:{key.team_id}:queue:{key.channel_id}:{key.thread_ts or 'dm'}"
+
+    def _name_key(self, team_id: str, user_id: str) -> str:
+        return f"{self._prefix}:{team_id}:name:{user_id}"
+
+    # De-duplication -------------------------------------------------------------------------------
+    async def claim_message(self, team_id: str, channel_id: str, ts: str) -> bool:
+        """True for the first delivery of a message, across processes; False for every repeat."""
+        seen_key = self._seen_key(team_id, channel_id, ts)
+        if seen_key in self._seen_locally:
+            return False
+        try:
+            claimed = await self._guard.run(lambda r: r.set(seen_key, b"1", nx=True, ex=SEEN_TTL_SECONDS))
+        except RedisUnavailable:
+            self._remember_seen(seen_key, replay=True)
+            return True
+        self._remember_seen(seen_key, replay=False)
+        return bool(claimed)
+
+    def _remember_seen(self, seen_key: str, *, replay: bool) -> None:
+        self._seen_locally[seen_key] = replay
+        while len(self._seen_locally) > _LOCAL_SEEN_MAX:
+            self._seen_locally.popitem(last=False)
+
+    # Conversation state ---------------------------------------------------------------------------
+    async def recall(self, key: ConversationKey) -> Recall:
+        thread_key = self._thread_key(key)
+        reset_key = self._channel_reset_key(key.team_id, key.channel_id)
+        pending = self._pending_states.get(thread_key)
+        pending_reset = self._pending_resets.get(reset_key, "")
+        try:
+            raw_state, raw_reset = await self._guard.run(lambda r: r.mget(thread_key, reset_key))
+        except RedisUnavailable:
+            state = ThreadState.decode(pending) if pending else None
+            return Recall(state=state, raw=None, channel_reset_ts=pending_reset)
+        raw = raw_state.decode() if raw_state is not None else ""
+        state = ThreadState.decode(raw) if raw_state is not None else None
+        if pending:
+            newer = ThreadState.decode(pending)
+            if state is None or ts_value(newer.anchor_ts) > ts_value(state.anchor_ts):
+                state = newer  # never chain from an id this process has already superseded
+        channel_reset = latest_ts(raw_reset.decode() if raw_reset else "", pending_reset)
+        return Recall(state=state, raw=raw, channel_reset_ts=channel_reset)
+
+    async def remember(self, key: ConversationKey, state: ThreadState, *, started_from: Recall) -> bool:
+        """Store the state after an answer was posted. False when another turn stored first."""
+        thread_key = self._thread_key(key)
+        if started_from.raw is None:
+            mode, expected = "newer", ""
+        else:
+            mode, expected = "cas", started_from.raw
+        try:
+            stored = await self._guard.run(
+                lambda r: self._store(
+                    keys=[thread_key],
+                    args=[state.encode(), mode, expected, str(ts_value(state.anchor_ts)), self._thread_ttl],
+                    client=r,
+                )
+            )
+        except RedisUnavailable:
+            self._keep_pending_state(thread_key, state)
+            return True
+        self._pending_states.pop(thread_key, None)
+        if not stored:
+            logger.warning("Conversation %s moved on during this turn: its answer is not chained", key)
+        return bool(stored)
+
+    async def mark_participating(self, key: ConversationKey) -> None:
+        """Remember the bot is part of a thread without any answer to chain from (e.g. after a hint)."""
+        thread_key = self._thread_key(key)
+        state = ThreadState(stored_at=time.time())
+        with contextlib.suppress(RedisUnavailable):
+            await self._guard.run(lambda r: r.set(thread_key, state.encode(), nx=True, ex=self._thread_ttl))
+
+    async def forget_thread(self, key: ConversationKey, reset_ts: str) -> None:
+        thread_key = self._thread_key(key)
+        state = ThreadState(stored_at=time.time(), anchor_ts=reset_ts, reset_ts=reset_ts)
+        try:
+            await self._guard.run(lambda r: r.set(thread_key, state.encode(), ex=self._thread_ttl))
+        except RedisUnavailable:
+            self._keep_pending_state(thread_key, state)
+
+    async def forget_channel(self, team_id: str, channel_id: str, reset_ts: str) -> None:
+        """Forget every conversation of a channel (or DM) at once: one key, whatever the thread count."""
+        reset_key = self._channel_reset_key(team_id, channel_id)
+        try:
+            await self._guard.run(lambda r: r.set(reset_key, reset_ts, ex=RESET_TTL_SECONDS))
+        except RedisUnavailable:
+            self._pending_resets[reset_key] = latest_ts(self._pending_resets.get(reset_key, ""), reset_ts)
+
+    def _keep_pending_state(self, thread_key: str, state: ThreadState) -> None:
+        current = self._pending_states.get(thread_key)
+        if current is None or ts_value(ThreadState.decode(current).anchor_ts) <= ts_value(state.anchor_ts):
+            self._pending_states[thread_key] = state.encode()
+
+    async def replay_pending(self) -> None:
+        """Write what was kept during an outage; a newer state already in Redis wins."""
+        replays = [k for k, replay in self._seen_locally.items() if replay]
+        if not (self._pending_states or self._pending_resets or replays):
+            return
+        for reset_key, reset_ts in list(self._pending_resets.items()):
+            current = await self._guard.run(lambda r, k=reset_key: r.get(k))
+            if current is None or ts_value(current.decode()) < ts_value(reset_ts):
+                await self._guard.run(lambda r, k=reset_key, v=reset_ts: r.set(k, v, ex=RESET_TTL_SECONDS))
+            self._pending_resets.pop(reset_key, None)
+        for thread_key, value in list(self._pending_states.items()):
+            anchor = str(ts_value(ThreadState.decode(value).anchor_ts))
+            await self._guard.run(
+                lambda r, k=thread_key, v=value, a=anchor: self._store(
+                    keys=[k], args=[v, "newer", "", a, self._thread_ttl], client=r
+                )
+            )
+            if self._pending_states.get(thread_key) == value:
+                del self._pending_states[thread_key]
+        if replays:
+            async with self._guard.client.pipeline(transaction=False) as pipe:
+                for seen_key in replays:
+                    pipe.set(seen_key, b"1", nx=True, ex=SEEN_TTL_SECONDS)
+                await self._guard.run(lambda _r: pipe.execute())
+            for seen_key in replays:
+                self._seen_locally[seen_key] = False
+        logger.info("Wrote back the memory kept while Redis was unreachable")
+
+    # User names -----------------------------------------------------------------------------------
+    async def cached_names(self, team_id: str, user_ids: list[str]) -> dict[str, str]:
+        if not user_ids:
+            return {}
+        keys = [self._name_key(team_id, u) for u in user_ids]
+        try:
+            values = await self._guard.run(lambda r: r.mget(keys))
+        except RedisUnavailable:
+            return {}
+        return {u: v.decode() for u, v in zip(user_ids, values, strict=True) if v is not None}
+
+    async def cache_names(self, team_id: str, names: dict[str, str]) -> None:
+        if not names:
+            return
+        async with self._guard.client.pipeline(transaction=False) as pipe:
+            for user_id, name in names.items():
+                pipe.set(self._name_key(team_id, user_id), name, ex=NAME_TTL_SECONDS)
+            with contextlib.suppress(RedisUnavailable):
+                await self._guard.run(lambda _r: pipe.execute())
+
+    # Turn order -----------------------------------------------------------------------------------
+    @contextlib.asynccontextmanager
+    async def turn_lock(self, key: ConversationKey, ts: str) -> AsyncIterator[None]:
+        """One turn at a time per conversation, oldest message first, across processes."""
+        local = self._local_locks.setdefault(key, asyncio.Lock())
+        try:
+            async with local:
+                lock = await self._acquire_shared(key, ts)
+                renewal = asyncio.create_task(self._renew(lock, key)) if lock else None
+                try:
+                    yield
+                finally:
+                    if renewal is not None:
+                        renewal.cancel()
+                    if lock is not None:
+                        with contextlib.suppress(RedisUnavailable, LockError):
+                            await self._guard.run(lambda _r: lock.release())
+        finally:
+            if not local.locked() and self._local_locks.get(key) is local:
+                del self._local_locks[key]
+
+    async def _acquire_shared(self, key: ConversationKey, ts: str) -> Lock | None:
+        """The cross-process lock, taken in message order; None while Redis is unreachable."""
+        queue_key = self._queue_key(key)
+        lock = Lock(self._guard.client, self._lock_key(key), timeout=LOCK_TIMEOUT_SECONDS, thread_local=False)
+        token = uuid.uuid4().hex.encode()
+        try:
+            async with self._guard.client.pipeline(transaction=False) as pipe:
+                pipe.zadd(queue_key, {ts: float(ts_value(ts))})
+                pipe.expire(queue_key, int(LOCK_TIMEOUT_SECONDS * 10))
+                await self._guard.run(lambda _r: pipe.execute())
+            head_free_since: float | None = None
+            while True:
+                async with self._guard.client.pipeline(transaction=False) as pipe:
+                    pipe.zrange(queue_key, 0, 0, withscores=True)
+                    pipe.exists(self._lock_key(key))
+                    head, locked = await self._guard.run(lambda _r: pipe.execute())
+                mine_first = not head or head[0][1] >= float(ts_value(ts))
+                if not locked and mine_first:
+                    if await self._guard.run(lambda _r: lock.acquire(blocking=False, token=token)):
+                        await self._guard.run(lambda r: r.zrem(queue_key, ts))
+                        return lock
+                elif not locked:
+                    # The lock is free but an earlier message's turn does not take it: gone?
+                    now = time.monotonic()
+                    head_free_since = head_free_since or now
+                    if now - head_free_since > ABANDONED_WAITER_SECONDS:
+                        gone = head[0][0]
+                        await self._guard.run(lambda r, member=gone: r.zrem(queue_key, member))
+                        head_free_since = None
+                else:
+                    head_free_since = None
+                await asyncio.sleep(LOCK_POLL_SECONDS)
+        except RedisUnavailable:
+            return None
+
+    async def _renew(self, lock: Lock, key: ConversationKey) -> None:
+        while True:
+            await asyncio.sleep(LOCK_TIMEOUT_SECONDS / 3)
+            try:
+                await self._guard.run(lambda _r: lock.reacquire())
+            except RedisUnavailable:
+                continue
+            except LockError:
+                logger.warning("Lost the turn lock of %s; the answer will only be chained if still current", key)
+                return

@@ -1,0 +1,28 @@
+"""Everything the bot says on its own (hints, notices, confirmations), in one voice."""
+
+from __future__ import annotations
+
+HINT = (
+    "Hi! Ask me anything and I'll answer in a thread. Follow-ups in that thread need no @-mention, "
+    "and I remember what we said there. To make me forget a thread, say <@{bot}> reset in it or use "
+    "*Reset this thread* from a message's menu; `/reset` makes me forget every thread in the channel."
+)
+DM_HINT = "Hi! Just write your question here. Say `reset` (or type `/reset`) whenever you want a fresh start."
+
+BUSY = "I'm getting too many requests right now. Please try again in a minute."
+UNAVAILABLE = "I can't reach my language model right now. Please try again in a little while."
+TOO_SLOW = "That took too long, so I stopped. Please try again, maybe with a shorter question."
+TOO_LARGE = "That's more than I can take in at once. Could you shorten it or split it up?"
+FAILED = "Something went wrong on my side and I couldn't answer. Please try again."
+MESSAGE_TOO_LONG = (
+    "That message is too long for me ({length:,} characters; I can take {limit:,}). "
+    "Could you shorten it or split it up?"
+)
+STREAM_CUT = "_(My answer was cut off here. Please ask again if you need the rest.)_"
+
+RESET_THREAD = "Done: I've forgotten this thread. What's said from now on starts fresh."
+RESET_THREAD_NOTE = "<@{user}> cleared my memory of this thread. I'll start fresh from here."
+RESET_DM = "Done: I've forgotten our conversation here, including every thread in this DM."
+RESET_CHANNEL = "Done: I've forgotten every thread in this channel. New messages start fresh."
+RESET_FAILED = "I couldn't reset just now. Please try again in a moment."
+RESET_NOT_A_THREAD = "There's nothing for me to forget there."

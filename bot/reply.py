@@ -1,0 +1,218 @@
+"""Writing one answer into Slack while the model writes it.
+
+A short answer that is complete before streaming would show anything is posted in one call.
+A longer one streams with Slack's chat streaming methods where Slack accepts them, else as one
+posted message edited with `chat.update` about once a second. Either way an answer longer than
+one message continues in the next, split where a reader would split it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from . import phrases
+from .history import NOTICE_EVENT
+from .render import MESSAGE_MARKDOWN_LIMIT, cut_for_room, markdown_blocks, split_markdown
+
+logger = logging.getLogger(__name__)
+
+STREAM_AFTER_SECONDS = 0.3  # an answer complete by then needs no streaming
+STREAM_INTERVAL_SECONDS = 0.3  # between appends to a native stream
+UPDATE_INTERVAL_SECONDS = 1.0  # between edits of the fallback message
+STREAMING_RETRY_SECONDS = 3600.0  # after Slack refuses streaming, ask again this much later
+
+
+@dataclass
+class StreamingSupport:
+    """Whether Slack accepted the streaming methods lately, per workspace (a cache: safe to lose)."""
+
+    refused_until: dict[str, float] = field(default_factory=dict)
+
+    def available(self, team_id: str) -> bool:
+        return time.monotonic() >= self.refused_until.get(team_id, 0.0)
+
+    def refused(self, team_id: str, error: str) -> None:
+        if self.available(team_id):
+            logger.info("Slack refused chat.startStream (%s): editing messages instead", error)
+        self.refused_until[team_id] = time.monotonic() + STREAMING_RETRY_SECONDS
+
+
+async def post_notice(client: AsyncWebClient, channel: str, thread_ts: str | None, text: str) -> None:
+    """A message from the bot that is not part of the conversation (hints, errors)."""
+    await client.chat_postMessage(
+        channel=channel,
+        thread_ts=thread_ts,
+        text=text,
+        metadata={"event_type": NOTICE_EVENT, "event_payload": {}},
+    )
+
+
+class Reply:
+    """One answer on its way to Slack; feed it text with `add`, then `finish` or `fail`."""
+
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        *,
+        channel: str,
+        thread_ts: str | None,
+        team_id: str,
+        user_id: str,
+        streaming: StreamingSupport,
+    ) -> None:
+        self._client = client
+        self._channel = channel
+        self._thread_ts = thread_ts
+        self._team_id = team_id
+        self._user_id = user_id
+        self._streaming = streaming
+        self._received = ""  # everything the model wrote so far
+        self._pending = ""  # received but not yet in Slack
+        self._ts: str | None = None  # the message being written
+        self._shown = ""  # what that message shows
+        self._mode: str | None = None  # "stream" or "update" for the message being written
+        self.posted: list[str] = []  # ts of every message of this answer
+        self._done = asyncio.Event()
+        self._pump: asyncio.Task[None] | None = None
+        self._flushing = asyncio.Lock()
+
+    def add(self, text: str) -> None:
+        self._received += text
+        self._pending += text
+        if self._pump is None:
+            self._pump = asyncio.create_task(self._pump_while_writing())
+
+    async def finish(self, final_text: str) -> list[str]:
+        """Show the whole answer; returns the ts of its messages. Raises SlackApiError if Slack refuses."""
+        await self._stop_pump()
+        if final_text.startswith(self._received):
+            self._pending += final_text[len(self._received) :]
+        elif not self._received:
+            self._pending = final_text
+        if self._ts is None and not self.posted:
+            for part in split_markdown(self._pending) or [final_text or "…"]:
+                await self._post(part)
+            self._pending = ""
+            return self.posted
+        await self._flush(final=True)
+        return self.posted
+
+    async def fail(self, phrase: str) -> None:
+        """End the answer after a failure: what was received plus a short note, or just `phrase`."""
+        await self._stop_pump()
+        try:
+            if self._received.strip():
+                self._pending += "\n\n" + phrases.STREAM_CUT
+                if self._ts is None and not self.posted:
+                    for part in split_markdown(self._pending):
+                        await self._post(part)
+                else:
+                    await self._flush(final=True)
+            else:
+                await post_notice(self._client, self._channel, self._thread_ts, phrase)
+        except SlackApiError as error:
+            logger.error(
+                "Could not tell %s/%s about a failure: %s",
+                self._channel,
+                self._thread_ts,
+                error.response.get("error"),
+            )
+
+    async def _stop_pump(self) -> None:
+        self._done.set()
+        if self._pump is not None:
+            with contextlib.suppress(Exception):
+                await self._pump
+
+    async def _pump_while_writing(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._done.wait(), STREAM_AFTER_SECONDS)
+        while not self._done.is_set():
+            try:
+                await self._flush(final=False)
+            except SlackApiError as error:
+                logger.warning("Streaming to %s failed: %s", self._channel, error.response.get("error"))
+            interval = STREAM_INTERVAL_SECONDS if self._mode == "stream" else UPDATE_INTERVAL_SECONDS
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._done.wait(), interval)
+
+    async def _flush(self, *, final: bool) -> None:
+        async with self._flushing:
+            text, self._pending = self._pending, ""
+            try:
+                while text:
+                    room = MESSAGE_MARKDOWN_LIMIT - len(self._shown)
+                    if len(text) <= room:
+                        await self._show(text, last=final)
+                        return
+                    head, rest = cut_for_room(self._shown, text, room)
+                    await self._show(head, last=True)
+                    text = rest
+            except SlackApiError:
+                self._pending = text + self._pending  # not shown: try again with the next flush
+                raise
+            if final and self._ts is not None:
+                await self._show("", last=True)
+
+    async def _show(self, text: str, *, last: bool) -> None:
+        """Add `text` to the message being written (opening one if needed); `last` closes it."""
+        if self._ts is None:
+            if not text:
+                return
+            await self._open(text)
+            text = ""
+        if self._mode == "stream":
+            try:
+                if last:
+                    await self._client.chat_stopStream(channel=self._channel, ts=self._ts, markdown_text=text or None)
+                elif text:
+                    await self._client.chat_appendStream(channel=self._channel, ts=self._ts, markdown_text=text)
+            except SlackApiError as error:
+                if error.response.get("error") != "message_not_in_streaming_state":
+                    raise
+                # Slack ended this stream on its own (long streams do): go on in a new message.
+                self._ts, self._shown, self._mode = None, "", None
+                await self._show(text, last=last)
+                return
+            self._shown += text
+        elif text:
+            self._shown += text
+            await self._client.chat_update(
+                channel=self._channel, ts=self._ts, text=self._shown, blocks=markdown_blocks(self._shown)
+            )
+        if last:
+            self._ts, self._shown, self._mode = None, "", None
+
+    async def _open(self, text: str) -> None:
+        if self._thread_ts and self._streaming.available(self._team_id):
+            try:
+                response = await self._client.chat_startStream(
+                    channel=self._channel,
+                    thread_ts=self._thread_ts,
+                    markdown_text=text,
+                    recipient_team_id=self._team_id,
+                    recipient_user_id=self._user_id,
+                )
+            except SlackApiError as error:
+                self._streaming.refused(self._team_id, str(error.response.get("error")))
+            else:
+                self._ts, self._shown, self._mode = response["ts"], text, "stream"
+                self.posted.append(response["ts"])
+                return
+        self._ts = await self._post(text)
+        self._shown, self._mode = text, "update"
+
+    async def _post(self, text: str) -> str:
+        response: Any = await self._client.chat_postMessage(
+            channel=self._channel, thread_ts=self._thread_ts, text=text, blocks=markdown_blocks(text)
+        )
+        self.posted.append(response["ts"])
+        return str(response["ts"])

@@ -1,0 +1,105 @@
+"""Which Slack messages the bot answers, and which conversation each belongs to (pure decisions)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .slack_text import mentions_user, strip_user_mention
+
+# Message subtypes that are still a person saying something new.
+_HUMAN_SUBTYPES = frozenset({"file_share", "thread_broadcast"})
+RESET_WORDS = frozenset({"reset", "forget", "start over"})
+
+
+@dataclass(frozen=True)
+class ConversationKey:
+    """One remembered conversation: a Slack thread, or a DM's running top-level conversation."""
+
+    team_id: str
+    channel_id: str
+    thread_ts: str  # "" for the running conversation of a DM
+
+    @property
+    def is_dm_running(self) -> bool:
+        return not self.thread_ts
+
+    def __str__(self) -> str:
+        return f"{self.team_id}/{self.channel_id}/{self.thread_ts or 'dm'}"
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    key: ConversationKey
+    ts: str
+    user_id: str
+    text: str  # as Slack sent it, markup included
+    is_dm: bool
+    mentioned: bool  # the bot was addressed by an @-mention
+    in_thread: bool  # a reply inside an existing thread
+    is_assistant_thread: bool = False
+
+    @property
+    def reply_thread_ts(self) -> str | None:
+        """Where the answer goes: the thread, or the DM's top level."""
+        return self.key.thread_ts or None
+
+    @property
+    def needs_participation(self) -> bool:
+        """Answered only if the bot is already part of the thread (a follow-up without a mention)."""
+        return not self.is_dm and not self.mentioned
+
+
+def message_from_event(
+    event: Mapping[str, Any],
+    *,
+    team_id: str,
+    bot_user_id: str,
+    allowed_bot_ids: frozenset[str] = frozenset(),
+) -> IncomingMessage | None:
+    """The message to consider answering, or None for events that are not a person talking to the bot."""
+    subtype = event.get("subtype")
+    bot_id = event.get("bot_id")
+    user_id = event.get("user") or ""
+    channel = event.get("channel") or ""
+    ts = event.get("ts") or ""
+    if not channel or not ts or not user_id or user_id == bot_user_id or event.get("hidden"):
+        return None
+    if bot_id and bot_id not in allowed_bot_ids:
+        return None
+    if subtype and subtype not in _HUMAN_SUBTYPES and not (subtype == "bot_message" and bot_id):
+        return None
+
+    text = event.get("text") or ""
+    is_dm = event.get("channel_type") == "im" or channel.startswith("D")
+    thread_ts = event.get("thread_ts") or ""
+    in_thread = bool(thread_ts) and thread_ts != ts
+    mentioned = event.get("type") == "app_mention" or mentions_user(text, bot_user_id)
+    if not is_dm and not mentioned and not in_thread:
+        return None  # channel chatter outside the bot's threads
+
+    if is_dm:
+        key = ConversationKey(team_id, channel, thread_ts if in_thread else "")
+    else:
+        key = ConversationKey(team_id, channel, thread_ts or ts)
+    return IncomingMessage(
+        key=key,
+        ts=ts,
+        user_id=user_id,
+        text=text,
+        is_dm=is_dm,
+        mentioned=mentioned,
+        in_thread=in_thread,
+        is_assistant_thread=bool(event.get("assistant_thread")),
+    )
+
+
+def is_reset_request(text: str, bot_user_id: str) -> bool:
+    """`@bot reset` in a thread (or `reset` in a DM) asks the bot to forget that conversation."""
+    words = strip_user_mention(text, bot_user_id).strip().strip(".!").lower()
+    return words in RESET_WORDS
+
+
+def is_empty_mention(text: str, bot_user_id: str) -> bool:
+    return not strip_user_mention(text, bot_user_id).strip()

@@ -1,0 +1,143 @@
+"""Configuration from the environment (and a `.env` file in the working directory)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from agents.models.default_models import get_default_model
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message names it and where to get it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    slack_bot_token: str = field(repr=False)
+    openai_api_key: str = field(repr=False)
+    slack_signing_secret: str = field(default="", repr=False)
+    slack_app_token: str = field(default="", repr=False)
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+    openai_model: str = field(default_factory=get_default_model)
+    bot_instructions: str = ""
+    redis_url: str = ""
+    redis_prefix: str = "slackbot"
+    response_retention_days: float = 30.0
+    thread_memory_days: float = 90.0
+    history_budget_chars: int = 48_000
+    allowed_bot_ids: frozenset[str] = frozenset()
+    openai_timeout_seconds: float = 120.0
+    port: int = 3000
+    port_is_set: bool = False
+    log_level: str = "INFO"
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.slack_app_token)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(
+            s for s in (self.slack_bot_token, self.openai_api_key, self.slack_signing_secret, self.slack_app_token) if s
+        )
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read settings; `env` defaults to os.environ after loading `./.env` (which never overrides)."""
+        if env is None:
+            from dotenv import load_dotenv
+
+            load_dotenv(os.path.join(os.getcwd(), ".env"), override=False)
+            env = os.environ
+        reader = _Reader(env)
+        bot_token = reader.required(
+            "SLACK_BOT_TOKEN",
+            prefix="xoxb-",
+            where="Slack app settings > OAuth & Permissions > Bot User OAuth Token",
+        )
+        app_token = reader.optional_token(
+            "SLACK_APP_TOKEN",
+            prefix="xapp-",
+            where="Slack app settings > Basic Information > App-Level Tokens (scope connections:write)",
+        )
+        signing_secret = reader.text("SLACK_SIGNING_SECRET")
+        if not app_token and not signing_secret:
+            raise SettingsError(
+                "SLACK_SIGNING_SECRET is not set: HTTP mode needs it to verify Slack's requests "
+                "(Slack app settings > Basic Information > Signing Secret), "
+                "or set SLACK_APP_TOKEN to use Socket Mode."
+            )
+        return cls(
+            slack_bot_token=bot_token,
+            slack_app_token=app_token,
+            slack_signing_secret=signing_secret,
+            slack_api_url=reader.url("SLACK_API_URL", DEFAULT_SLACK_API_URL, trailing_slash=True),
+            openai_api_key=reader.required(
+                "OPENAI_API_KEY", where="https://platform.openai.com/api-keys (or your gateway's key)"
+            ),
+            openai_model=reader.text("OPENAI_MODEL") or get_default_model(),
+            bot_instructions=reader.text("BOT_INSTRUCTIONS"),
+            redis_url=reader.text("REDIS_URL"),
+            redis_prefix=reader.text("REDIS_PREFIX") or "slackbot",
+            response_retention_days=reader.number("RESPONSE_RETENTION_DAYS", 30.0, minimum=0.0),
+            thread_memory_days=reader.number("THREAD_MEMORY_DAYS", 90.0, minimum=1.0),
+            history_budget_chars=int(reader.number("HISTORY_BUDGET_CHARS", 48_000, minimum=1_000)),
+            allowed_bot_ids=frozenset(b.strip() for b in reader.text("ALLOWED_BOT_IDS").split(",") if b.strip()),
+            openai_timeout_seconds=reader.number("OPENAI_TIMEOUT_SECONDS", 120.0, minimum=1.0),
+            port=int(reader.number("PORT", 3000, minimum=1, maximum=65535)),
+            port_is_set=bool(reader.text("PORT")),
+            log_level=reader.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
+        )
+
+
+@dataclass(frozen=True)
+class _Reader:
+    env: Mapping[str, str]
+
+    def text(self, name: str) -> str:
+        return self.env.get(name, "").strip()
+
+    def required(self, name: str, *, where: str, prefix: str = "") -> str:
+        value = self.text(name)
+        if not value:
+            raise SettingsError(f"{name} is not set: get it from {where}.")
+        if prefix and not value.startswith(prefix):
+            raise SettingsError(f"{name} should start with '{prefix}': get it from {where}.")
+        return value
+
+    def optional_token(self, name: str, *, prefix: str, where: str) -> str:
+        value = self.text(name)
+        if value and not value.startswith(prefix):
+            raise SettingsError(f"{name} should start with '{prefix}': get it from {where}.")
+        return value
+
+    def number(self, name: str, default: float, *, minimum: float, maximum: float | None = None) -> float:
+        raw = self.text(name)
+        if not raw:
+            return default
+        try:
+            value = float(raw)
+        except ValueError:
+            raise SettingsError(f"{name} must be a number, got {raw!r}.") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            bounds = f"at least {minimum:g}" + (f" and at most {maximum:g}" if maximum is not None else "")
+            raise SettingsError(f"{name} must be {bounds}, got {raw!r}.")
+        return value
+
+    def url(self, name: str, default: str, *, trailing_slash: bool) -> str:
+        value = self.text(name) or default
+        if not value.startswith(("http://", "https://")):
+            raise SettingsError(f"{name} must be an http(s) URL, got {value!r}.")
+        if trailing_slash and not value.endswith("/"):
+            value += "/"
+        return value
+
+    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
+        value = (self.text(name) or default).upper()
+        if value not in choices:
+            raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {value!r}.")
+        return value

@@ -1,0 +1,70 @@
+"""The Slack Web API client: one per process, with slack_sdk's retry handlers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
+from slack_sdk.web.async_client import AsyncWebClient
+
+logger = logging.getLogger(__name__)
+
+RATE_LIMIT_RETRIES = 6  # history pages may be limited to one call a minute: wait rather than give up
+
+
+class RateLimitRetryHandler(AsyncRateLimitErrorRetryHandler):
+    """slack_sdk's 429 handler, waiting the whole `Retry-After` and saying so in the log.
+
+    The built-in one reads only the header's first character with the async client (whose headers
+    are plain strings), so `Retry-After: 30` waited 3 seconds and the retry was refused again.
+    """
+
+    async def prepare_for_next_attempt_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        if response is None:
+            raise error or RuntimeError("rate limited without a response")
+        state.next_attempt_requested = True
+        wait = retry_after_seconds(response) + random.random() * 0.5
+        method = request.url.rstrip("/").rsplit("/", 1)[-1]
+        logger.warning("Slack rate-limited %s: retrying in %.1fs", method, wait)
+        await asyncio.sleep(wait)
+        state.increment_current_attempt()
+
+
+def retry_after_seconds(response: HttpResponse) -> float:
+    for name, value in response.headers.items():
+        if name.lower() == "retry-after":
+            raw = value[0] if isinstance(value, list) else value
+            try:
+                return max(0.0, float(raw))
+            except (TypeError, ValueError):
+                break
+    return 1.0
+
+
+def retry_handlers() -> list[AsyncRetryHandler]:
+    return [
+        AsyncConnectionErrorRetryHandler(max_retry_count=2),
+        RateLimitRetryHandler(max_retry_count=RATE_LIMIT_RETRIES),
+        AsyncServerErrorRetryHandler(max_retry_count=2),
+    ]
+
+
+def build_client(token: str, base_url: str) -> AsyncWebClient:
+    return AsyncWebClient(token=token, base_url=base_url, retry_handlers=retry_handlers())

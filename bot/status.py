@@ -1,0 +1,81 @@
+"""Showing that the bot is working on an answer, and clearing it when the answer is there."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+logger = logging.getLogger(__name__)
+
+# An answer that arrives sooner than this shows no status at all: no flicker, and no Slack calls.
+STATUS_DELAY_SECONDS = 0.3
+THINKING_REACTION = "eyes"
+THINKING_STATUS = "is thinking…"
+
+
+class StatusCue:
+    """`assistant.threads.setStatus` in assistant threads; elsewhere a reaction on the question."""
+
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        *,
+        channel: str,
+        thread_ts: str | None,
+        message_ts: str,
+        assistant_thread: bool,
+    ) -> None:
+        self._client = client
+        self._channel = channel
+        self._thread_ts = thread_ts
+        self._message_ts = message_ts
+        self._assistant = assistant_thread and thread_ts is not None
+        self._task: asyncio.Task[bool] | None = None
+        self._calling = False
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._show_soon())
+
+    async def clear(self, *, replied: bool) -> None:
+        """Remove the cue; in assistant threads Slack clears it by itself when the bot replies."""
+        if self._task is None:
+            return
+        if not self._calling:
+            self._task.cancel()  # still waiting: nothing was shown
+        shown = False
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            shown = await self._task
+        if not shown or (self._assistant and replied):
+            return
+        try:
+            if self._assistant:
+                await self._client.assistant_threads_setStatus(
+                    channel_id=self._channel, thread_ts=str(self._thread_ts), status=""
+                )
+            else:
+                await self._client.reactions_remove(
+                    channel=self._channel, timestamp=self._message_ts, name=THINKING_REACTION
+                )
+        except SlackApiError as error:
+            logger.info("Could not clear the status in %s: %s", self._channel, error.response.get("error"))
+
+    async def _show_soon(self) -> bool:
+        await asyncio.sleep(STATUS_DELAY_SECONDS)
+        self._calling = True
+        try:
+            if self._assistant:
+                await self._client.assistant_threads_setStatus(
+                    channel_id=self._channel, thread_ts=str(self._thread_ts), status=THINKING_STATUS
+                )
+            else:
+                await self._client.reactions_add(
+                    channel=self._channel, timestamp=self._message_ts, name=THINKING_REACTION
+                )
+        except SlackApiError as error:
+            logger.info("Could not show the status in %s: %s", self._channel, error.response.get("error"))
+            return False
+        return True

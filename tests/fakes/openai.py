@@ -1,0 +1,573 @@
+"""A fake OpenAI Responses API served over real HTTP (aiohttp) for tests.
+
+Point a real `openai.AsyncOpenAI(base_url=fake.base_url, api_key="sk-test")` at it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import re
+import secrets
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from aiohttp import web
+from openai import AsyncOpenAI
+
+JSON = dict[str, Any]
+Turn = tuple[str, str]
+ReplyFn = Callable[["RecordedRequest"], str]
+Reply = str | ReplyFn
+StreamFailMode = Literal["disconnect", "error_event", "error_event_flat"]
+InvalidIdStyle = Literal["openai", "gateway"]
+
+
+@dataclass
+class RecordedRequest:
+    body: JSON
+    raw_bytes: int
+    headers: dict[str, str]
+    previous_response_id: str | None = None
+    instructions: str | None = None
+    input_texts: list[Turn] = field(default_factory=list)
+    context: list[Turn] = field(default_factory=list)
+    stream: bool = False
+    model: str | None = None
+    store: bool = True
+    response_id: str | None = None
+    status: int = 0  # 0 while in flight
+    reply_text: str | None = None
+    stream_broken: bool = False
+
+    @property
+    def last_user_text(self) -> str:
+        return _last_user_text(self.context)
+
+
+@dataclass
+class StoredResponse:
+    id: str
+    input_items: list[JSON]
+    output_items: list[JSON]
+    previous_response_id: str | None
+    payload: JSON
+
+
+@dataclass
+class _Failure:
+    status: int
+    body: JSON
+    headers: dict[str, str]
+
+
+@dataclass
+class _StreamBreak:
+    after_deltas: int
+    mode: StreamFailMode
+
+
+class _ApiError(Exception):
+    def __init__(self, status: int, body: JSON, headers: dict[str, str] | None = None) -> None:
+        super().__init__(f"HTTP {status}: {body}")
+        self.status = status
+        self.body = body
+        self.headers = headers or {}
+
+
+class _MissingResponse(KeyError):
+    def __init__(self, response_id: str) -> None:
+        super().__init__(response_id)
+        self.response_id = response_id
+
+
+# ---------------------------------------------------------------- wire helpers
+
+
+def _new_id(prefix: str) -> str:
+    return prefix + secrets.token_hex(12)
+
+
+def _error_body(message: str, type_: str, param: str | None = None, code: str | None = None) -> JSON:
+    return {"error": {"message": message, "type": type_, "param": param, "code": code}}
+
+
+def _default_error(status: int, code: str | None, message: str | None) -> JSON:
+    if status == 429:
+        default_msg, type_, code = (
+            "Rate limit reached for requests.",
+            "requests",
+            code or "rate_limit_exceeded",
+        )
+    elif status >= 500:
+        default_msg, type_ = (
+            "The server had an error while processing your request. Sorry about that!",
+            "server_error",
+        )
+    else:
+        default_msg, type_ = f"Fake error {status}.", "invalid_request_error"
+    return _error_body(message or default_msg, type_, None, code)
+
+
+def _sse(event_type: str, data: JSON) -> bytes:
+    return f"event: {event_type}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
+
+
+def _normalize_input(raw: object) -> list[JSON]:
+    if isinstance(raw, str):
+        return [{"type": "message", "role": "user", "content": raw}]
+    if isinstance(raw, list):
+        return [item for item in raw if isinstance(item, dict)]
+    return []
+
+
+def _content_text(content: object) -> str:
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        return ""
+    parts = [p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str)]
+    return "\n".join(parts)
+
+
+def _item_turn(item: JSON) -> Turn | None:
+    kind = item.get("type", "message")
+    if kind == "message":
+        return str(item.get("role", "user")), _content_text(item.get("content"))
+    if kind == "function_call":
+        return "function_call", f"{item.get('name')}({item.get('arguments', '')})"
+    if kind == "function_call_output":
+        output = item.get("output")
+        return "function_call_output", output if isinstance(output, str) else json.dumps(output)
+    return None
+
+
+def _turns(items: list[JSON]) -> list[Turn]:
+    return [turn for item in items if (turn := _item_turn(item)) is not None]
+
+
+def _last_user_text(turns: list[Turn]) -> str:
+    return next((text for role, text in reversed(turns) if role == "user"), "")
+
+
+def split_text(text: str, pieces: int) -> list[str]:
+    """Split into min(pieces, len(text)) non-empty chunks, at word boundaries when there are enough words."""
+    pieces = max(1, min(pieces, len(text)))
+    if not text:
+        return []
+    words = re.findall(r"\s*\S+\s*", text) or [text]
+    units = words if len(words) >= pieces else list(text)
+    size, extra = divmod(len(units), pieces)
+    chunks, start = [], 0
+    for i in range(pieces):
+        end = start + size + (1 if i < extra else 0)
+        chunks.append("".join(units[start:end]))
+        start = end
+    return chunks
+
+
+def _count_tokens(text: str) -> int:
+    return max(1, len(text.split()))
+
+
+def _usage(context: list[Turn], instructions: str | None, reply: str) -> JSON:
+    input_tokens = sum(_count_tokens(text) for _, text in context) + (
+        _count_tokens(instructions) if instructions else 0
+    )
+    output_tokens = _count_tokens(reply)
+    return {
+        "input_tokens": input_tokens,
+        "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+        "output_tokens": output_tokens,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": input_tokens + output_tokens,
+    }
+
+
+def _output_text(text: str) -> JSON:
+    return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+
+
+def _message_item(msg_id: str, text: str | None) -> JSON:
+    """A completed assistant message, or an in-progress empty one when `text` is None."""
+    return {
+        "id": msg_id,
+        "type": "message",
+        "role": "assistant",
+        "status": "in_progress" if text is None else "completed",
+        "content": [] if text is None else [_output_text(text)],
+    }
+
+
+def _response_payload(
+    rec: RecordedRequest, resp_id: str, created: int, output: list[JSON], usage: JSON | None
+) -> JSON:
+    body = rec.body
+    done = usage is not None
+    return {
+        "id": resp_id,
+        "object": "response",
+        "created_at": created,
+        "status": "completed" if done else "in_progress",
+        "background": False,
+        "completed_at": int(time.time()) if done else None,
+        "error": None,
+        "incomplete_details": None,
+        "instructions": rec.instructions,
+        "max_output_tokens": body.get("max_output_tokens"),
+        "metadata": body.get("metadata") or {},
+        "model": rec.model,
+        "output": output,
+        "parallel_tool_calls": body.get("parallel_tool_calls", True),
+        "previous_response_id": rec.previous_response_id,
+        "reasoning": {"effort": None, "summary": None},
+        "store": rec.store,
+        "temperature": body.get("temperature", 1.0),
+        "text": body.get("text") or {"format": {"type": "text"}, "verbosity": "medium"},
+        "tool_choice": body.get("tool_choice", "auto"),
+        "tools": body.get("tools") or [],
+        "top_p": body.get("top_p", 1.0),
+        "truncation": body.get("truncation", "disabled"),
+        "usage": usage,
+        "user": None,
+    }
+
+
+# ---------------------------------------------------------------- the fake
+
+
+class FakeOpenAI:
+    """Deterministic Responses API. Knobs are plain attributes; one-shot faults are queued by methods."""
+
+    def __init__(self) -> None:
+        self.requests: list[RecordedRequest] = []
+        self.responses: dict[str, StoredResponse] = {}
+        self.latency: float = 0.0
+        self.stream_chunks: int = 5
+        self.stream_chunk_delay: float = 0.0
+        self.traces_delay: float = 0.0
+        self.trace_batches: int = 0
+        self.trace_payloads: list[JSON] = []
+        self.invalid_id_style: InvalidIdStyle = "openai"
+        self.default_reply: ReplyFn | None = None
+        self.base_url: str = ""
+        self._reply_count = 0
+        self._replies: deque[Reply] = deque()
+        self._failures: deque[_Failure] = deque()
+        self._hangs: deque[float] = deque()
+        self._stream_breaks: deque[_StreamBreak] = deque()
+        self._closing = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+
+    # -- lifecycle
+
+    async def start(self) -> FakeOpenAI:
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.on_response_prepare.append(self._add_request_id)
+        app.router.add_post("/v1/responses", self._create)
+        app.router.add_get("/v1/responses/{id}", self._get)
+        app.router.add_delete("/v1/responses/{id}", self._delete)
+        app.router.add_post("/v1/traces/ingest", self._traces)
+        self._closing = asyncio.Event()
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.base_url = f"http://127.0.0.1:{port}/v1"
+        return self
+
+    async def stop(self) -> None:
+        self._closing.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> FakeOpenAI:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    def client(self, **kwargs: Any) -> AsyncOpenAI:
+        """A real AsyncOpenAI pointed at this fake (max_retries defaults to 0)."""
+        kwargs.setdefault("max_retries", 0)
+        return AsyncOpenAI(base_url=self.base_url, api_key="sk-test", **kwargs)
+
+    # -- knobs
+
+    def reply_with(self, *replies: Reply) -> None:
+        self._replies.extend(replies)
+
+    def fail_next(
+        self,
+        count: int = 1,
+        status: int = 500,
+        body: JSON | None = None,
+        code: str | None = None,
+        message: str | None = None,
+        retry_after_ms: int | None = 10,
+    ) -> None:
+        payload = body if body is not None else _default_error(status, code, message)
+        headers = {"retry-after-ms": str(retry_after_ms)} if retry_after_ms is not None else {}
+        self._failures.extend(_Failure(status, payload, headers) for _ in range(count))
+
+    def hang_next(self, count: int = 1, seconds: float = 30.0) -> None:
+        self._hangs.extend([seconds] * count)
+
+    def fail_stream_midway_next(
+        self, after_deltas: int = 2, mode: StreamFailMode = "disconnect", count: int = 1
+    ) -> None:
+        """disconnect: abort the socket; error_event: production-shaped `error`; *_flat: documented shape."""
+        self._stream_breaks.extend(_StreamBreak(after_deltas, mode) for _ in range(count))
+
+    def forget(self, response_id: str) -> None:
+        self.responses.pop(response_id, None)
+
+    def forget_all(self) -> None:
+        self.responses.clear()
+
+    # -- inspection
+
+    def full_context_of(self, response_id: str) -> list[Turn]:
+        """Turns of the whole chain ending with `response_id` (its input and output included)."""
+        return _turns(self._chain_items(response_id))
+
+    @property
+    def last_request(self) -> RecordedRequest:
+        return self.requests[-1]
+
+    # -- internals: chain and replies
+
+    def _chain_items(self, response_id: str | None) -> list[JSON]:
+        chain: list[StoredResponse] = []
+        while response_id is not None:
+            stored = self.responses.get(response_id)
+            if stored is None:
+                raise _MissingResponse(response_id)
+            chain.append(stored)
+            response_id = stored.previous_response_id
+        return [item for s in reversed(chain) for item in (*s.input_items, *s.output_items)]
+
+    def _previous_not_found(self, response_id: str) -> _ApiError:
+        if self.invalid_id_style == "gateway":
+            body = _error_body(
+                "Invalid `previous_response_id`.",
+                "invalid_request_error",
+                "previous_response_id",
+                "invalid_request_error",
+            )
+        else:
+            body = _error_body(
+                f"Previous response with id '{response_id}' not found.",
+                "invalid_request_error",
+                "previous_response_id",
+                "previous_response_not_found",
+            )
+        return _ApiError(400, body)
+
+    def _next_reply(self, rec: RecordedRequest) -> str:
+        self._reply_count += 1
+        if self._replies:
+            reply = self._replies.popleft()
+            return reply(rec) if callable(reply) else reply
+        if self.default_reply is not None:
+            return self.default_reply(rec)
+        return f"Reply {self._reply_count}: {rec.last_user_text}"
+
+    # -- internals: request handling
+
+    @staticmethod
+    async def _add_request_id(request: web.Request, response: web.StreamResponse) -> None:
+        response.headers.setdefault("x-request-id", _new_id("req_"))
+
+    @staticmethod
+    def _check_auth(request: web.Request) -> None:
+        auth = request.headers.get("Authorization", "")
+        if not auth.startswith("Bearer ") or not auth[len("Bearer ") :].strip():
+            msg = (
+                "You didn't provide an API key. You need to provide your API key in an Authorization"
+                " header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
+            )
+            raise _ApiError(401, _error_body(msg, "invalid_request_error"))
+
+    @staticmethod
+    def _parse_body(raw: bytes) -> JSON:
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise _ApiError(
+                400, _error_body("We could not parse the JSON body of your request.", "invalid_request_error")
+            )
+        return body
+
+    def _fill_request(self, rec: RecordedRequest) -> list[JSON]:
+        body = rec.body
+        if not body.get("model"):
+            raise _ApiError(
+                400, _error_body("Missing required parameter: 'model'.", "invalid_request_error", "model")
+            )
+        items = _normalize_input(body.get("input"))
+        prev = body.get("previous_response_id")
+        rec.previous_response_id = prev if isinstance(prev, str) else None
+        instructions = body.get("instructions")
+        rec.instructions = instructions if isinstance(instructions, str) else None
+        rec.input_texts = _turns(items)
+        rec.stream = body.get("stream") is True
+        rec.model = str(body["model"])
+        rec.store = body.get("store") is not False
+        return items
+
+    async def _pause(self) -> None:
+        seconds = (self._hangs.popleft() if self._hangs else 0.0) + self.latency
+        if seconds > 0:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), seconds)
+
+    def _resolve_context(self, rec: RecordedRequest, items: list[JSON]) -> list[Turn]:
+        try:
+            chain = self._chain_items(rec.previous_response_id)
+        except _MissingResponse as missing:
+            raise self._previous_not_found(missing.response_id) from None
+        return _turns([*chain, *items])
+
+    def _store(self, rec: RecordedRequest, items: list[JSON], payload: JSON) -> None:
+        rec.response_id = payload["id"]
+        if rec.store:
+            self.responses[payload["id"]] = StoredResponse(
+                payload["id"], items, payload["output"], rec.previous_response_id, payload
+            )
+
+    @staticmethod
+    def _error_response(err: _ApiError) -> web.Response:
+        return web.json_response(err.body, status=err.status, headers=err.headers)
+
+    async def _create(self, request: web.Request) -> web.StreamResponse:
+        raw = await request.read()
+        rec = RecordedRequest(
+            body={}, raw_bytes=len(raw), headers={k.lower(): v for k, v in request.headers.items()}
+        )
+        self.requests.append(rec)
+        try:
+            rec.body = self._parse_body(raw)
+            self._check_auth(request)
+            items = self._fill_request(rec)
+            await self._pause()
+            if self._failures:
+                failure = self._failures.popleft()
+                raise _ApiError(failure.status, failure.body, failure.headers)
+            rec.context = self._resolve_context(rec, items)
+        except _ApiError as err:
+            rec.status = err.status
+            return self._error_response(err)
+        rec.reply_text = self._next_reply(rec)
+        if rec.stream:
+            return await self._stream(request, rec, items)
+        msg = _message_item(_new_id("msg_"), rec.reply_text)
+        usage = _usage(rec.context, rec.instructions, rec.reply_text)
+        payload = _response_payload(rec, _new_id("resp_"), int(time.time()), [msg], usage)
+        self._store(rec, items, payload)
+        rec.status = 200
+        return web.json_response(payload)
+
+    async def _stream(
+        self, request: web.Request, rec: RecordedRequest, items: list[JSON]
+    ) -> web.StreamResponse:
+        text = rec.reply_text or ""
+        resp_id, msg_id, created = _new_id("resp_"), _new_id("msg_"), int(time.time())
+        brk = self._stream_breaks.popleft() if self._stream_breaks else None
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8"})
+        resp.headers["Cache-Control"] = "no-cache"
+        await resp.prepare(request)
+        rec.status = 200
+        seq = itertools.count()
+
+        async def send(event_type: str, **fields: Any) -> None:
+            await resp.write(_sse(event_type, {"type": event_type, **fields, "sequence_number": next(seq)}))
+
+        pending = _response_payload(rec, resp_id, created, [], None)
+        await send("response.created", response=pending)
+        await send("response.in_progress", response=pending)
+        await send("response.output_item.added", output_index=0, item=_message_item(msg_id, None))
+        where = {"item_id": msg_id, "output_index": 0, "content_index": 0}
+        await send("response.content_part.added", **where, part=_output_text(""))
+        for i, delta in enumerate(split_text(text, self.stream_chunks)):
+            if brk is not None and i == brk.after_deltas:
+                return await self._break_stream(request, resp, rec, brk, send)
+            if i and self.stream_chunk_delay:
+                await asyncio.sleep(self.stream_chunk_delay)
+            await send("response.output_text.delta", **where, delta=delta, logprobs=[])
+        if brk is not None:
+            return await self._break_stream(request, resp, rec, brk, send)
+        await send("response.output_text.done", **where, text=text, logprobs=[])
+        await send("response.content_part.done", **where, part=_output_text(text))
+        item = _message_item(msg_id, text)
+        await send("response.output_item.done", output_index=0, item=item)
+        final = _response_payload(rec, resp_id, created, [item], _usage(rec.context, rec.instructions, text))
+        self._store(rec, items, final)
+        await send("response.completed", response=final)
+        await resp.write_eof()
+        return resp
+
+    @staticmethod
+    async def _break_stream(
+        request: web.Request,
+        resp: web.StreamResponse,
+        rec: RecordedRequest,
+        brk: _StreamBreak,
+        send: Callable[..., Any],
+    ) -> web.StreamResponse:
+        rec.stream_broken = True
+        message = "The server had an error while processing your request. Sorry about that!"
+        if brk.mode == "disconnect":
+            if request.transport is not None:
+                request.transport.abort()
+            return resp
+        if brk.mode == "error_event":  # what production sends: fields nested under "error"
+            error = {"type": "server_error", "code": "server_error", "message": message, "param": None}
+            await send("error", error=error)
+        else:  # the documented ResponseErrorEvent shape: fields at top level
+            await send("error", code="server_error", message=message, param=None)
+        await resp.write_eof()
+        return resp
+
+    async def _get(self, request: web.Request) -> web.Response:
+        try:
+            self._check_auth(request)
+            stored = self._stored_or_404(request.match_info["id"])
+        except _ApiError as err:
+            return self._error_response(err)
+        return web.json_response(stored.payload)
+
+    async def _delete(self, request: web.Request) -> web.Response:
+        try:
+            self._check_auth(request)
+            stored = self._stored_or_404(request.match_info["id"])
+        except _ApiError as err:
+            return self._error_response(err)
+        self.forget(stored.id)
+        return web.json_response({"id": stored.id, "object": "response", "deleted": True})
+
+    def _stored_or_404(self, response_id: str) -> StoredResponse:
+        stored = self.responses.get(response_id)
+        if stored is None:
+            msg = f"Response with id '{response_id}' not found."
+            raise _ApiError(404, _error_body(msg, "invalid_request_error", None, None))
+        return stored
+
+    async def _traces(self, request: web.Request) -> web.Response:
+        raw = await request.read()
+        if self.traces_delay:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), self.traces_delay)
+        self.trace_batches += 1
+        with contextlib.suppress(ValueError):
+            self.trace_payloads.append(json.loads(raw or b"{}"))
+        return web.Response(status=204)

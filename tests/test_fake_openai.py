@@ -1,0 +1,158 @@
+"""The fake Responses API, driven through the real openai client and Agents SDK."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import openai
+import pydantic
+import pytest
+import pytest_asyncio
+from agents import Agent, OpenAIResponsesModel, RunConfig, Runner
+from agents.exceptions import ModelBehaviorError
+from fakes.openai import FakeOpenAI
+from openai.types.responses import Response, ResponseStreamEvent
+
+pytestmark = pytest.mark.asyncio
+
+NO_TRACING = RunConfig(tracing_disabled=True)
+
+
+@pytest_asyncio.fixture
+async def fake() -> AsyncIterator[FakeOpenAI]:
+    async with FakeOpenAI() as server:
+        yield server
+
+
+def make_agent(fake: FakeOpenAI, **client_kwargs: Any) -> Agent[Any]:
+    client = openai.AsyncOpenAI(base_url=fake.base_url, api_key="sk-test", **client_kwargs)
+    model = OpenAIResponsesModel(model="gpt-test", openai_client=client)
+    return Agent(name="bot", instructions="Be brief.", model=model)
+
+
+async def test_chained_run_sees_full_context(fake: FakeOpenAI) -> None:
+    agent = make_agent(fake, max_retries=0)
+    first = await Runner.run(agent, "hello", run_config=NO_TRACING)
+    second = await Runner.run(
+        agent, "and again", previous_response_id=first.last_response_id, run_config=NO_TRACING
+    )
+
+    assert first.final_output == "Reply 1: hello"
+    assert second.final_output == "Reply 2: and again"
+    req = fake.requests[1]
+    assert req.previous_response_id == first.last_response_id
+    assert req.instructions == "Be brief."
+    assert req.input_texts == [("user", "and again")]
+    assert req.context == [("user", "hello"), ("assistant", "Reply 1: hello"), ("user", "and again")]
+    assert req.response_id == second.last_response_id and req.status == 200
+    assert fake.full_context_of(second.last_response_id or "")[-1] == ("assistant", "Reply 2: and again")
+
+
+async def test_run_streamed_yields_deltas(fake: FakeOpenAI) -> None:
+    fake.reply_with("one two three four five six")
+    result = Runner.run_streamed(make_agent(fake, max_retries=0), "stream please", run_config=NO_TRACING)
+    deltas = [
+        ev.data.delta
+        async for ev in result.stream_events()
+        if ev.type == "raw_response_event" and ev.data.type == "response.output_text.delta"
+    ]
+
+    assert deltas == ["one two ", "three ", "four ", "five ", "six"]
+    assert result.final_output == "one two three four five six"
+    assert result.last_response_id == fake.requests[0].response_id
+    assert fake.requests[0].stream and result.last_response_id in fake.responses
+
+
+@pytest.mark.parametrize("style", ["openai", "gateway"])
+async def test_forgotten_previous_id_is_bad_request(fake: FakeOpenAI, style: str) -> None:
+    agent = make_agent(fake, max_retries=0)
+    first = await Runner.run(agent, "hello", run_config=NO_TRACING)
+    fake.forget(first.last_response_id or "")
+    fake.invalid_id_style = style  # type: ignore[assignment]
+
+    with pytest.raises(openai.BadRequestError) as info:
+        await Runner.run(agent, "again", previous_response_id=first.last_response_id, run_config=NO_TRACING)
+
+    expected = "previous_response_not_found" if style == "openai" else "invalid_request_error"
+    assert info.value.code == expected and info.value.param == "previous_response_id"
+    assert fake.requests[-1].status == 400 and fake.requests[-1].response_id is None
+
+
+async def test_server_error_is_retried_by_client(fake: FakeOpenAI) -> None:
+    fake.fail_next(status=500)
+    result = await Runner.run(make_agent(fake, max_retries=2), "hi", run_config=NO_TRACING)
+
+    assert result.final_output == "Reply 1: hi"
+    assert [r.status for r in fake.requests] == [500, 200]
+
+
+@pytest.mark.parametrize(
+    ("mode", "error"),
+    [
+        ("disconnect", openai.APIConnectionError),
+        ("error_event", openai.APIError),
+        ("error_event_flat", ModelBehaviorError),
+    ],
+)
+async def test_stream_failing_midway_raises(fake: FakeOpenAI, mode: Any, error: type[Exception]) -> None:
+    fake.fail_stream_midway_next(after_deltas=2, mode=mode)
+    result = Runner.run_streamed(make_agent(fake, max_retries=0), "a b c d e f", run_config=NO_TRACING)
+    deltas: list[str] = []
+
+    with pytest.raises(error):
+        async for ev in result.stream_events():
+            if ev.type == "raw_response_event" and ev.data.type == "response.output_text.delta":
+                deltas.append(ev.data.delta)
+
+    assert len(deltas) == 2
+    assert fake.requests[0].stream_broken and fake.requests[0].response_id is None
+    assert not fake.responses
+
+
+async def test_hang_provokes_client_timeout(fake: FakeOpenAI) -> None:
+    fake.hang_next(seconds=30)
+    with pytest.raises(openai.APITimeoutError):
+        await Runner.run(make_agent(fake, max_retries=0, timeout=0.2), "hi", run_config=NO_TRACING)
+
+
+async def test_wire_format_validates_against_sdk_types(fake: FakeOpenAI) -> None:
+    events = pydantic.TypeAdapter(ResponseStreamEvent)
+    async with aiohttp.ClientSession(headers={"Authorization": "Bearer sk-test"}) as http:
+        async with http.post(f"{fake.base_url}/responses", json={"model": "m", "input": "hi"}) as resp:
+            first = Response.model_validate(await resp.json())
+            assert resp.headers["x-request-id"].startswith("req_")
+        body = {"model": "m", "input": "more", "stream": True, "previous_response_id": first.id}
+        async with http.post(f"{fake.base_url}/responses", json=body) as resp:
+            assert resp.content_type == "text/event-stream"
+            blocks = (await resp.text()).strip().split("\n\n")
+        async with http.get(f"{fake.base_url}/responses/{first.id}") as resp:
+            assert (await resp.json())["id"] == first.id
+        async with http.post(f"{fake.base_url}/traces/ingest", json={"data": []}) as resp:
+            assert resp.status == 204 and fake.trace_batches == 1
+    anonymous = aiohttp.ClientSession()
+    async with anonymous, anonymous.post(f"{fake.base_url}/responses", json={"model": "m"}) as resp:
+        assert resp.status == 401 and "error" in await resp.json()
+
+    parsed = []
+    for block in blocks:
+        event_line, data_line = block.split("\n")
+        data = json.loads(data_line.removeprefix("data: "))
+        assert event_line == f"event: {data['type']}"
+        parsed.append(events.validate_python(data))
+    assert [e.sequence_number for e in parsed] == list(range(len(parsed)))
+    assert parsed[-1].type == "response.completed" and parsed[-1].response.output_text == "Reply 2: more"
+
+
+async def test_reply_queue_default_reply_and_store_false(fake: FakeOpenAI) -> None:
+    client = openai.AsyncOpenAI(base_url=fake.base_url, api_key="sk-test", max_retries=0)
+    fake.reply_with("canned", lambda req: f"saw {req.input_texts[0][1]}")
+    fake.default_reply = lambda req: "fallback"
+    replies = [await client.responses.create(model="m", input=text) for text in ("a", "b", "c")]
+    unstored = await client.responses.create(model="m", input="d", store=False)
+
+    assert [r.output_text for r in replies] == ["canned", "saw b", "fallback"]
+    assert unstored.id not in fake.responses and replies[0].id in fake.responses
+    assert fake.requests[0].raw_bytes == int(fake.requests[0].headers["content-length"]) > 0

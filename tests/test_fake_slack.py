@@ -1,0 +1,181 @@
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from fakes.slack import FakeSlack
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.socket_mode.aiohttp import SocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
+from slack_sdk.socket_mode.response import SocketModeResponse
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeSlack]:
+    slack = FakeSlack()
+    await slack.start()
+    yield slack
+    await slack.stop()
+
+
+@pytest.fixture
+def client(fake: FakeSlack) -> AsyncWebClient:
+    return AsyncWebClient(token="xoxb-test", base_url=fake.api_url)
+
+
+async def read_all_replies(client: AsyncWebClient, channel: str, ts: str) -> list[list[dict[str, Any]]]:
+    pages: list[list[dict[str, Any]]] = []
+    cursor = None
+    while True:
+        resp = await client.conversations_replies(channel=channel, ts=ts, cursor=cursor, limit=200)
+        pages.append(resp["messages"])
+        cursor = resp["response_metadata"]["next_cursor"]
+        if not cursor:
+            assert resp["has_more"] is False
+            return pages
+
+
+async def test_thread_round_trip_with_capped_pages(fake: FakeSlack, client: AsyncWebClient) -> None:
+    fake.page_size_cap = 15
+    root = fake.post_user_message("C1", "U1", "question")
+    assert root["channel_type"] == "channel" and root["team"] == "T0001" and "thread_ts" not in root
+    for i in range(20):
+        reply = fake.post_user_message("C1", "U1", f"user {i}", thread_ts=root["ts"])
+        await client.chat_postMessage(channel="C1", thread_ts=root["ts"], text=f"bot {i}", blocks="[]")
+    assert reply["parent_user_id"] == "U1"
+
+    pages = await read_all_replies(client, "C1", root["ts"])
+
+    assert [len(p) for p in pages] == [15, 15, 11]
+    messages = [m for p in pages for m in p]
+    assert messages[0]["text"] == "question" and messages[0]["reply_count"] == 40
+    assert [m["ts"] for m in messages] == sorted(m["ts"] for m in messages)
+    assert len(fake.bot_messages("C1", root["ts"])) == 20
+    assert fake.calls_to("chat.postMessage")[0].args["blocks"] == []
+
+
+async def test_history_is_newest_first_without_replies(fake: FakeSlack, client: AsyncWebClient) -> None:
+    first = fake.post_user_message("D1", "U1", "one")
+    fake.post_user_message("D1", "U1", "reply", thread_ts=first["ts"])
+    await client.chat_postMessage(channel="D1", text="two")
+
+    resp = await client.conversations_history(channel="D1", limit=1)
+    assert [m["text"] for m in resp["messages"]] == ["two"] and resp["has_more"]
+    resp = await client.conversations_history(channel="D1", cursor=resp["response_metadata"]["next_cursor"])
+    assert [m["text"] for m in resp["messages"]] == ["one"] and not resp["has_more"]
+    assert first["channel_type"] == "im"
+
+
+async def test_rate_limit_is_retried_by_sdk_handler(fake: FakeSlack) -> None:
+    retrying = AsyncWebClient(
+        token="xoxb-test",
+        base_url=fake.api_url,
+        retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=2)],
+    )
+    fake.rate_limit_next("auth.test", retry_after=0)
+
+    resp = await retrying.auth_test()
+
+    assert resp["user_id"] == "UBOT"
+    assert len(fake.calls_to("auth.test")) == 2
+
+    fake.rate_limit_next("auth.test", retry_after=7)
+    with pytest.raises(SlackApiError) as info:
+        await AsyncWebClient(token="xoxb-test", base_url=fake.api_url).auth_test()
+    assert info.value.response.status_code == 429
+    assert info.value.response.headers["Retry-After"] == "7"
+    assert info.value.response["error"] == "ratelimited"
+
+
+async def test_chat_stream_helper_ends_as_one_chunked_message(
+    fake: FakeSlack, client: AsyncWebClient
+) -> None:
+    root = fake.post_user_message("C1", "U1", "tell me")
+    stream = await client.chat_stream(
+        channel="C1", thread_ts=root["ts"], recipient_team_id="T0001", recipient_user_id="U1", buffer_size=10
+    )
+    parts = ["Hello ", "there, ", "this is ", "a streamed ", "answer."]
+    for part in parts:
+        await stream.append(markdown_text=part)
+    await stream.stop()
+
+    [message] = await fake.wait_for_bot_messages("C1", root["ts"], 1)
+    assert message["text"] == "".join(parts)
+    assert len(message["chunks"]) > 1 and message["streaming"] is False
+    assert len(fake.calls_to("chat.appendStream")) >= 1
+
+
+async def test_streaming_errors(fake: FakeSlack, client: AsyncWebClient) -> None:
+    root = fake.post_user_message("C1", "U1", "hi")
+    with pytest.raises(SlackApiError) as info:
+        await client.chat_startStream(channel="C1", thread_ts=root["ts"], markdown_text="x")
+    assert info.value.response["error"] == "invalid_arguments"
+
+    fake.streaming_error = "unknown_method"
+    with pytest.raises(SlackApiError) as info:
+        await client.chat_startStream(channel="D1", thread_ts=root["ts"], markdown_text="x")
+    assert info.value.response["error"] == "unknown_method"
+    assert fake.bot_messages("C1", root["ts"]) == []
+
+
+async def test_message_limits(fake: FakeSlack, client: AsyncWebClient) -> None:
+    blocks = [{"type": "markdown", "text": "x" * 6001}, {"type": "markdown", "text": "y" * 6000}]
+    with pytest.raises(SlackApiError) as info:
+        await client.chat_postMessage(channel="C1", text="long", blocks=blocks)
+    assert info.value.response["error"] == "msg_blocks_too_long"
+
+    section = {"type": "section", "text": {"type": "mrkdwn", "text": "z" * 3001}}
+    with pytest.raises(SlackApiError) as info:
+        await client.chat_postMessage(channel="C1", text="long", blocks=[section])
+    assert info.value.response["error"] == "invalid_blocks"
+
+    resp = await client.chat_postMessage(channel="C1", text="a" * 40_001)
+    assert len(fake.bot_messages("C1")[0]["text"]) == 40_000 and resp["ok"]
+
+
+async def test_auth_knobs_and_response_url(fake: FakeSlack, client: AsyncWebClient) -> None:
+    with pytest.raises(SlackApiError) as info:
+        await AsyncWebClient(base_url=fake.api_url).auth_test()
+    assert info.value.response["error"] == "not_authed"
+
+    fake.fail_next("users.info", "fatal_error")
+    fake.add_user("U1", "Ada Lovelace", "ada")
+    with pytest.raises(SlackApiError):
+        await client.users_info(user="U1")
+    resp = await client.users_info(user="U1")
+    assert resp["user"]["profile"]["display_name"] == "ada"
+
+    root = fake.post_user_message("C1", "U1", "hi")
+    await client.reactions_add(channel="C1", timestamp=root["ts"], name="eyes")
+    assert fake.reactions[("C1", root["ts"])] == {"eyes"}
+
+    url = fake.response_url()
+    webhook = await AsyncWebhookClient(url).send(text="only you", response_type="ephemeral")
+    assert webhook.status_code == 200 and webhook.body == "ok"
+    assert fake.ephemerals == [{"text": "only you", "response_type": "ephemeral"}]
+
+
+async def test_socket_mode_hello_and_ack(fake: FakeSlack) -> None:
+    web = AsyncWebClient(base_url=fake.api_url)
+    socket = SocketModeClient(app_token="xapp-1-test", web_client=web)
+    received: list[dict[str, Any]] = []
+
+    async def on_request(client: SocketModeClient, req: SocketModeRequest) -> None:
+        received.append(req.payload)
+        await client.send_socket_mode_response(SocketModeResponse(envelope_id=req.envelope_id))
+
+    socket.socket_mode_request_listeners.append(on_request)
+    try:
+        await socket.connect()
+        await asyncio.wait_for(fake.socket_connected.wait(), 2)
+        await fake.socket_send(
+            {"type": "events_api", "envelope_id": "E1", "payload": {"event": {"type": "message"}}}
+        )
+        await fake.wait_for(lambda: fake.socket_acks == [{"envelope_id": "E1"}])
+        assert received == [{"event": {"type": "message"}}]
+        assert await socket.is_connected()
+    finally:
+        await socket.close()

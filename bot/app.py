@@ -11,7 +11,6 @@ from agents import set_trace_processors
 from agents.tracing.processors import BackendSpanExporter, BatchTraceProcessor
 from openai import AsyncOpenAI
 from slack_bolt.async_app import AsyncApp
-from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -69,7 +68,6 @@ async def build_bot(settings: Settings, *, embedded_redis_dir: str = "data") -> 
     except Exception as error:
         raise StartupError(f"Cannot reach Slack at {settings.slack_api_url} ({type(error).__name__}).") from None
     bot = BotIdentity(user_id=auth["user_id"], bot_id=auth.get("bot_id") or "")
-    authorization = AuthorizeResult.from_auth_test_response(bot_token=settings.slack_bot_token, auth_test_response=auth)
 
     redis_client, embedded = connect(settings.redis_url, embedded_dir=embedded_redis_dir)
     guard = RedisGuard(redis_client)
@@ -95,12 +93,8 @@ async def build_bot(settings: Settings, *, embedded_redis_dir: str = "data") -> 
         ),
     )
 
-    async def authorize(**_kwargs: Any) -> AuthorizeResult:
-        return authorization  # one workspace, one token: auth.test once at start-up
-
     bolt = AsyncApp(
-        client=slack,
-        authorize=authorize,
+        client=slack,  # Bolt authorizes with its token, calling auth.test once and caching it
         signing_secret=settings.slack_signing_secret,
         request_verification_enabled=not settings.socket_mode,
         logger=logging.getLogger("slack_bolt"),

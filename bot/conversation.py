@@ -211,17 +211,17 @@ class Conversations:
                 )
             except ExpiredChain:
                 logger.info("OpenAI no longer has the memory of %s: rebuilding it from Slack", message.key)
-        earlier = await self._rebuild(message, recall, prefetched)
+        room = self._limits.history_budget_chars - len(current["content"])
+        earlier = await self._rebuild(message, recall, prefetched, room)
         return await run_turn(
             self._agent, [*earlier, current], context=context, previous_response_id=None, on_text=on_text
         )
 
     async def _rebuild(
-        self, message: IncomingMessage, recall: Recall, prefetched: list[dict[str, Any]] | None
+        self, message: IncomingMessage, recall: Recall, prefetched: list[dict[str, Any]] | None, budget: int
     ) -> list[dict[str, Any]]:
-        """The conversation before `message`, from Slack: after the last reset, within the budget."""
+        """The conversation before `message`, from Slack: after the last reset, within `budget` characters."""
         key = message.key
-        budget = self._limits.history_budget_chars - len(message.text)
         if prefetched is not None:
             messages = prefetched
         elif key.is_dm_running:

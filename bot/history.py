@@ -22,6 +22,7 @@ NOTICE_EVENT = "bot_notice"
 RESET_EVENT = "bot_memory_reset"
 
 InputItem = dict[str, Any]
+_OMITTED_NOTE_ROOM = 64
 
 
 @dataclass(frozen=True)
@@ -159,12 +160,12 @@ def conversation_input(
 def fit_budget(items: list[InputItem], budget_chars: int) -> list[InputItem]:
     """Keep the first item and as many of the newest as fit; say how many were left out."""
     total = sum(len(i["content"]) for i in items)
-    if total <= budget_chars or len(items) <= 2:
+    if total <= budget_chars or not items:
         return items
     first, rest = items[0], items[1:]
     if len(first["content"]) > budget_chars // 2:
         first = {**first, "content": first["content"][: budget_chars // 2] + " […]"}
-    room = budget_chars - len(first["content"])
+    room = budget_chars - len(first["content"]) - _OMITTED_NOTE_ROOM
     newest: list[InputItem] = []
     for item in reversed(rest):
         if len(item["content"]) > room:

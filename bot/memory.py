@@ -78,7 +78,7 @@ class ThreadState:
     reset_ts: str = ""  # messages at or before this were forgotten by a reset
 
     def encode(self) -> str:
-        return f"{self.response_id}|{self.stored_at:.0f}|{self.anchor_ts}|{self.reset_ts}"
+        return f"{self.response_id}|{int(self.stored_at)}|{self.anchor_ts}|{self.reset_ts}"
 
     @classmethod
     def decode(cls, raw: str) -> ThreadState:

@@ -102,6 +102,12 @@ def test_settings(**overrides: Any) -> Settings:
     return Settings(**values)
 
 
+@dataclass(frozen=True)
+class HttpAnswer:
+    status: int
+    text: str
+
+
 @dataclass
 class BotUnderTest:
     """The bot, built as `python -m bot` builds it, serving its real HTTP endpoint on a free port."""
@@ -130,16 +136,15 @@ class BotUnderTest:
         await self.http.close()
 
     async def post(
-        self, body: str, *, content_type: str, headers: dict[str, str] | None = None
-    ) -> aiohttp.ClientResponse:
-        all_headers = {"Content-Type": content_type, **sign(body), **(headers or {})}
+        self, body: str, *, content_type: str, headers: dict[str, str] | None = None, signed: bool = True
+    ) -> HttpAnswer:
+        all_headers = {"Content-Type": content_type, **(sign(body) if signed else {}), **(headers or {})}
         async with self.http.post(f"{self.url}/slack/events", data=body.encode(), headers=all_headers) as response:
-            await response.read()
-            return response
+            return HttpAnswer(response.status, await response.text())
 
     async def send_event(
         self, event: dict[str, Any], *, event_id: str | None = None, retry_num: int | None = None
-    ) -> aiohttp.ClientResponse:
+    ) -> HttpAnswer:
         """Deliver an Events API callback as Slack does, signed."""
         envelope = {
             "token": "legacy",
@@ -155,14 +160,12 @@ class BotUnderTest:
             headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
         return await self.post(json.dumps(envelope), content_type="application/json", headers=headers)
 
-    async def mention(self, event: dict[str, Any], **kwargs: Any) -> aiohttp.ClientResponse:
+    async def mention(self, event: dict[str, Any], **kwargs: Any) -> HttpAnswer:
         """The `app_mention` event Slack sends for a message that mentions the bot."""
         mention = {k: v for k, v in event.items() if k != "channel_type"}
         return await self.send_event({**mention, "type": "app_mention"}, **kwargs)
 
-    async def command(
-        self, command: str, *, channel_id: str, user_id: str, response_url: str
-    ) -> aiohttp.ClientResponse:
+    async def command(self, command: str, *, channel_id: str, user_id: str, response_url: str) -> HttpAnswer:
         form = {
             "token": "legacy",
             "team_id": self.team_id,
@@ -182,7 +185,7 @@ class BotUnderTest:
 
     async def shortcut(
         self, callback_id: str, *, channel_id: str, user_id: str, message: dict[str, Any], response_url: str
-    ) -> aiohttp.ClientResponse:
+    ) -> HttpAnswer:
         payload = {
             "type": "message_action",
             "callback_id": callback_id,

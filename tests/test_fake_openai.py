@@ -36,9 +36,7 @@ def make_agent(fake: FakeOpenAI, **client_kwargs: Any) -> Agent[Any]:
 async def test_chained_run_sees_full_context(fake: FakeOpenAI) -> None:
     agent = make_agent(fake, max_retries=0)
     first = await Runner.run(agent, "hello", run_config=NO_TRACING)
-    second = await Runner.run(
-        agent, "and again", previous_response_id=first.last_response_id, run_config=NO_TRACING
-    )
+    second = await Runner.run(agent, "and again", previous_response_id=first.last_response_id, run_config=NO_TRACING)
 
     assert first.final_output == "Reply 1: hello"
     assert second.final_output == "Reply 2: and again"

@@ -90,9 +90,7 @@ async def test_rate_limit_is_retried_by_sdk_handler(fake: FakeSlack) -> None:
     assert info.value.response["error"] == "ratelimited"
 
 
-async def test_chat_stream_helper_ends_as_one_chunked_message(
-    fake: FakeSlack, client: AsyncWebClient
-) -> None:
+async def test_chat_stream_helper_ends_as_one_chunked_message(fake: FakeSlack, client: AsyncWebClient) -> None:
     root = fake.post_user_message("C1", "U1", "tell me")
     stream = await client.chat_stream(
         channel="C1", thread_ts=root["ts"], recipient_team_id="T0001", recipient_user_id="U1", buffer_size=10
@@ -171,9 +169,7 @@ async def test_socket_mode_hello_and_ack(fake: FakeSlack) -> None:
     try:
         await socket.connect()
         await asyncio.wait_for(fake.socket_connected.wait(), 2)
-        await fake.socket_send(
-            {"type": "events_api", "envelope_id": "E1", "payload": {"event": {"type": "message"}}}
-        )
+        await fake.socket_send({"type": "events_api", "envelope_id": "E1", "payload": {"event": {"type": "message"}}})
         await fake.wait_for(lambda: fake.socket_acks == [{"envelope_id": "E1"}])
         assert received == [{"event": {"type": "message"}}]
         assert await socket.is_connected()

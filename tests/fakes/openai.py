@@ -204,9 +204,7 @@ def _message_item(msg_id: str, text: str | None) -> JSON:
     }
 
 
-def _response_payload(
-    rec: RecordedRequest, resp_id: str, created: int, output: list[JSON], usage: JSON | None
-) -> JSON:
+def _response_payload(rec: RecordedRequest, resp_id: str, created: int, output: list[JSON], usage: JSON | None) -> JSON:
     body = rec.body
     done = usage is not None
     return {
@@ -411,9 +409,7 @@ class FakeOpenAI:
     def _fill_request(self, rec: RecordedRequest) -> list[JSON]:
         body = rec.body
         if not body.get("model"):
-            raise _ApiError(
-                400, _error_body("Missing required parameter: 'model'.", "invalid_request_error", "model")
-            )
+            raise _ApiError(400, _error_body("Missing required parameter: 'model'.", "invalid_request_error", "model"))
         items = _normalize_input(body.get("input"))
         prev = body.get("previous_response_id")
         rec.previous_response_id = prev if isinstance(prev, str) else None
@@ -451,9 +447,7 @@ class FakeOpenAI:
 
     async def _create(self, request: web.Request) -> web.StreamResponse:
         raw = await request.read()
-        rec = RecordedRequest(
-            body={}, raw_bytes=len(raw), headers={k.lower(): v for k, v in request.headers.items()}
-        )
+        rec = RecordedRequest(body={}, raw_bytes=len(raw), headers={k.lower(): v for k, v in request.headers.items()})
         self.requests.append(rec)
         try:
             rec.body = self._parse_body(raw)
@@ -477,9 +471,7 @@ class FakeOpenAI:
         rec.status = 200
         return web.json_response(payload)
 
-    async def _stream(
-        self, request: web.Request, rec: RecordedRequest, items: list[JSON]
-    ) -> web.StreamResponse:
+    async def _stream(self, request: web.Request, rec: RecordedRequest, items: list[JSON]) -> web.StreamResponse:
         text = rec.reply_text or ""
         resp_id, msg_id, created = _new_id("resp_"), _new_id("msg_"), int(time.time())
         brk = self._stream_breaks.popleft() if self._stream_breaks else None

@@ -1,0 +1,103 @@
+"""Someone mentions the bot in a channel; it answers in a thread, and follows that thread from then on."""
+
+from __future__ import annotations
+
+import asyncio
+
+from conftest import ALICE, BOB
+from harness import say
+
+
+async def test_mention_is_answered_in_a_thread_under_the_message(bot, slack, model):
+    question = await say(bot, slack, "C1", ALICE, "<@UBOT> what is the capital of France?")
+
+    [answer] = await slack.wait_for_bot_messages("C1", question["ts"], 1)
+
+    assert answer["thread_ts"] == question["ts"]
+    assert answer["text"] == "Reply 1: alice (<@UALICE>): what is the capital of France?"
+    assert slack.bot_messages("C1") == []  # nothing at the channel's top level
+    sent = model.requests[-1]
+    assert sent.previous_response_id is None
+    assert sent.input_texts == [("user", "alice (<@UALICE>): what is the capital of France?")]
+
+
+async def test_follow_up_without_mention_sends_only_the_new_message_chained(bot, slack, model):
+    question = await say(bot, slack, "C1", ALICE, "<@UBOT> my name is Alice")
+    await slack.wait_for_bot_messages("C1", question["ts"], 1)
+    first_response = model.requests[-1].response_id
+
+    await say(bot, slack, "C1", ALICE, "what is my name?", thread_ts=question["ts"])
+
+    answers = await slack.wait_for_bot_messages("C1", question["ts"], 2)
+    assert answers[1]["text"] == "Reply 2: alice (<@UALICE>): what is my name?"
+    sent = model.requests[-1]
+    assert sent.previous_response_id == first_response
+    assert sent.input_texts == [("user", "alice (<@UALICE>): what is my name?")]
+    assert ("user", "alice (<@UALICE>): my name is Alice") in sent.context  # the chain carries the rest
+
+
+async def test_instructions_say_who_speaks_and_where_every_turn(bot, slack, model):
+    question = await say(bot, slack, "C1", ALICE, "<@UBOT> hi, ask <@UBOB> too")
+    await slack.wait_for_bot_messages("C1", question["ts"], 1)
+    await say(bot, slack, "C1", BOB, "hello from bob", thread_ts=question["ts"])
+    await slack.wait_for_bot_messages("C1", question["ts"], 2)
+
+    first, second = model.requests
+    assert "alice (<@UALICE>)" in first.instructions and "<#C1>" in first.instructions
+    assert "bob is <@UBOB>" in first.instructions
+    assert "The latest message is from bob (<@UBOB>)" in second.instructions
+    assert second.input_texts == [("user", "bob (<@UBOB>): hello from bob")]
+
+
+async def test_threads_the_bot_is_not_part_of_are_left_alone(bot, slack, model):
+    root = slack.post_user_message("C1", ALICE, "lunch?")
+    reply = slack.post_user_message("C1", BOB, "sure", thread_ts=root["ts"])
+    top_level = slack.post_user_message("C1", BOB, "anyone around?")
+
+    for event in (root, reply, top_level):
+        await bot.send_event(event)
+    await asyncio.sleep(0.3)
+
+    assert slack.bot_messages("C1", root["ts"]) == []
+    assert slack.bot_messages("C1") == []
+    assert model.requests == []
+
+
+async def test_pulled_into_an_existing_thread_reads_it_first(bot, slack, model):
+    root = slack.post_user_message("C1", BOB, "the deploy failed with error 42")
+    slack.post_user_message("C1", ALICE, "I saw it too, on staging", thread_ts=root["ts"])
+
+    await say(bot, slack, "C1", ALICE, "<@UBOT> any idea what error 42 is?", thread_ts=root["ts"])
+
+    await slack.wait_for_bot_messages("C1", root["ts"], 1)
+    sent = model.requests[-1]
+    assert sent.previous_response_id is None
+    assert sent.input_texts == [
+        ("user", "bob (<@UBOB>): the deploy failed with error 42"),
+        ("user", "alice (<@UALICE>): I saw it too, on staging"),
+        ("user", "alice (<@UALICE>): any idea what error 42 is?"),
+    ]
+
+
+async def test_the_bot_ignores_its_own_messages_other_bots_and_edits(bot, slack, model):
+    question = await say(bot, slack, "C1", ALICE, "<@UBOT> hello")
+    await slack.wait_for_bot_messages("C1", question["ts"], 1)
+    thread = question["ts"]
+
+    own = slack.post_user_message("C1", "UBOT", "an answer", thread_ts=thread, bot_id="BBOT")
+    other_bot = slack.post_user_message("C1", "UOTHERBOT", "beep", thread_ts=thread, bot_id="BOTHER")
+    edit = {
+        "type": "message",
+        "subtype": "message_changed",
+        "channel": "C1",
+        "hidden": True,
+        "ts": "1790000000.000001",
+        "message": {"type": "message", "user": ALICE, "text": "hello!!", "ts": thread},
+    }
+    joined = slack.post_user_message("C1", BOB, "<@UBOB> has joined", thread_ts=thread, subtype="channel_join")
+    for event in (own, other_bot, edit, joined):
+        await bot.send_event(event)
+    await asyncio.sleep(0.3)
+
+    assert len(slack.bot_messages("C1", thread)) == 1 + 1  # the first answer and the posted `own` above
+    assert len(model.requests) == 1

@@ -102,6 +102,19 @@ def test_settings(**overrides: Any) -> Settings:
     return Settings(**values)
 
 
+def event_envelope(event: dict[str, Any], *, team_id: str, event_id: str | None = None) -> dict[str, Any]:
+    """The Events API callback Slack wraps around `event` (the same payload in HTTP and Socket Mode)."""
+    return {
+        "token": "legacy",
+        "team_id": team_id,
+        "api_app_id": "A0001",
+        "event": event,
+        "type": "event_callback",
+        "event_id": event_id or f"Ev{uuid.uuid4().hex[:10].upper()}",
+        "event_time": int(time.time()),
+    }
+
+
 @dataclass(frozen=True)
 class HttpAnswer:
     status: int
@@ -146,15 +159,7 @@ class BotUnderTest:
         self, event: dict[str, Any], *, event_id: str | None = None, retry_num: int | None = None
     ) -> HttpAnswer:
         """Deliver an Events API callback as Slack does, signed."""
-        envelope = {
-            "token": "legacy",
-            "team_id": self.team_id,
-            "api_app_id": "A0001",
-            "event": event,
-            "type": "event_callback",
-            "event_id": event_id or f"Ev{uuid.uuid4().hex[:10].upper()}",
-            "event_time": int(time.time()),
-        }
+        envelope = event_envelope(event, team_id=self.team_id, event_id=event_id)
         headers = {}
         if retry_num is not None:
             headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}

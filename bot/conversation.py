@@ -118,6 +118,9 @@ class Conversations:
             await self._memory.mark_participating(key)
             await post_notice(self._client, key.channel_id, message.reply_thread_ts, text)
             return
+        if message.mentioned and not message.is_dm:
+            # From now on the bot is part of this thread: a follow-up sent while this turn runs is answered too.
+            await self._memory.mark_participating(key)
         async with self._memory.turn_lock(key, message.ts):
             await self._answer(message, prefetched)
 

@@ -101,3 +101,17 @@ async def test_the_bot_ignores_its_own_messages_other_bots_and_edits(bot, slack,
 
     assert len(slack.bot_messages("C1", thread)) == 1 + 1  # the first answer and the posted `own` above
     assert len(model.requests) == 1
+
+
+async def test_a_follow_up_sent_while_the_first_answer_is_being_written_is_answered_too(bot, slack, model):
+    model.latency = 0.5  # the first answer takes a moment
+    question = await say(bot, slack, "C1", ALICE, "<@UBOT> plan the offsite")
+    await asyncio.sleep(0.1)
+    await say(bot, slack, "C1", BOB, "and book a room", thread_ts=question["ts"])
+
+    answers = await slack.wait_for_bot_messages("C1", question["ts"], 2)
+    assert [a["text"] for a in answers] == [
+        "Reply 1: alice (<@UALICE>): plan the offsite",
+        "Reply 2: bob (<@UBOB>): and book a room",
+    ]
+    assert model.requests[-1].previous_response_id == model.requests[0].response_id

@@ -140,6 +140,11 @@ class Conversations:
     async def _answer(self, message: IncomingMessage, prefetched: list[dict[str, Any]] | None) -> None:
         key = message.key
         recall = await self._memory.recall(key)
+        first_turn = recall.state is None
+        if first_turn and recall.from_redis:
+            # Ours before the answer shows: a follow-up sent the moment it appears is answered too.
+            await self._memory.mark_participating(key)
+            recall = await self._memory.recall(key)
         previous = recall.usable_response_id(time.time(), self._limits.retention_seconds)
         mentioned = [u for u in mentioned_user_ids(message.text) if u != self.bot.user_id]
         speaker_names = await self._people.names(key.team_id, [message.user_id, *mentioned])
@@ -167,7 +172,7 @@ class Conversations:
             delay=self._limits.instant_answer_seconds,
         )
         cue.start()
-        if message.is_assistant_thread and recall.state is None:  # the thread's first question names it
+        if message.is_assistant_thread and first_turn:  # the thread's first question names it
             title = thread_title(message.text, bot_user_id=self.bot.user_id, names=speaker_names)
             await set_thread_title(self._client, key, title)
         output: TurnOutput | None = None

@@ -1,4 +1,4 @@
-"""Slack's AI assistant pane: a greeting with prompts, one remembered conversation per chat, titled by its first question."""
+"""Slack's AI assistant pane: a greeting with prompts; each chat one remembered conversation, titled by its start."""
 
 from __future__ import annotations
 

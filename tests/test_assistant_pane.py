@@ -38,6 +38,7 @@ async def test_opening_the_pane_greets_once_with_suggested_prompts(bot, slack, m
 
     [greeting] = await slack.wait_for_bot_messages(DM, started["ts"], 1)
     assert greeting["text"] == phrases.ASSISTANT_GREETING
+    await slack.wait_for(lambda: len(slack.suggested_prompts) > 0)
     [prompts] = slack.suggested_prompts
     assert prompts["thread_ts"] == started["ts"]
     assert [p["title"] for p in prompts["prompts"]] == [title for title, _ in phrases.ASSISTANT_PROMPTS]

@@ -38,6 +38,7 @@ async def test_a_slow_answer_streams_into_the_thread_in_pieces_and_ends_whole(bo
     )
     streamed = model.requests[-1].response_id
 
+    model.stream_chunk_delay = 0.0
     await say(bot, slack, "C1", ALICE, "and its population?", thread_ts=question["ts"])
     await slack.wait_for_bot_messages("C1", question["ts"], 2, timeout=10)
     assert model.requests[-1].previous_response_id == streamed  # chained from the finished stream

@@ -4,6 +4,10 @@ A short answer that is complete before streaming would show anything is posted i
 A longer one streams with Slack's chat streaming methods where Slack accepts them, else as one
 posted message edited with `chat.update` about once a second. Either way an answer longer than
 one message continues in the next, split where a reader would split it.
+
+slack_sdk's `chat_stream()` helper is not used: it buffers by size (256 characters) where this paces
+by time, it holds one message's state where an answer may span several, and its first flush hides
+Slack's refusal of `chat.startStream` inside `append`; the three calls made here directly are simpler.
 """
 
 from __future__ import annotations

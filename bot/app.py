@@ -16,6 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from . import listeners
 from .agent import build_agent
+from .assistant_pane import AssistantPane
 from .conversation import Conversations, TurnLimits
 from .history import BotIdentity
 from .memory import Memory
@@ -90,6 +91,7 @@ async def build_bot(settings: Settings, *, embedded_redis_dir: str = "data") -> 
             retention_seconds=settings.response_retention_days * 86400,
             history_budget_chars=settings.history_budget_chars,
             turn_timeout_seconds=settings.openai_timeout_seconds * 1.5,
+            instant_answer_seconds=settings.instant_answer_seconds,
         ),
     )
 
@@ -99,7 +101,8 @@ async def build_bot(settings: Settings, *, embedded_redis_dir: str = "data") -> 
         request_verification_enabled=not settings.socket_mode,
         logger=logging.getLogger("slack_bolt"),
     )
-    listeners.register(bolt, conversations, allowed_bot_ids=settings.allowed_bot_ids)
+    pane = AssistantPane(slack, memory)
+    listeners.register(bolt, conversations, pane, allowed_bot_ids=settings.allowed_bot_ids)
     return Bot(settings, bolt, conversations, guard, slack, openai_client, embedded)
 
 

@@ -14,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from . import phrases
 from .agent import ExpiredChain, TurnContext, TurnOutput, failure_phrase, run_turn
+from .assistant_pane import set_thread_title, thread_title
 from .history import RESET_EVENT, BotIdentity, conversation_input, read_dm, read_thread, user_ids_in, user_turn
 from .memory import Memory, Recall, ThreadState, now_ts
 from .people import People
@@ -30,6 +31,8 @@ class TurnLimits:
     retention_seconds: float
     history_budget_chars: int
     turn_timeout_seconds: float
+    # An answer complete sooner than this is posted in one message, with no status shown.
+    instant_answer_seconds: float = 0.3
 
 
 class Conversations:
@@ -140,6 +143,11 @@ class Conversations:
     async def _answer(self, message: IncomingMessage, prefetched: list[dict[str, Any]] | None) -> None:
         key = message.key
         recall = await self._memory.recall(key)
+        first_turn = recall.state is None
+        if first_turn and recall.from_redis:
+            # Ours before the answer shows: a follow-up sent the moment it appears is answered too.
+            await self._memory.mark_participating(key)
+            recall = await self._memory.recall(key)
         previous = recall.usable_response_id(time.time(), self._limits.retention_seconds)
         mentioned = [u for u in mentioned_user_ids(message.text) if u != self.bot.user_id]
         speaker_names = await self._people.names(key.team_id, [message.user_id, *mentioned])
@@ -156,6 +164,7 @@ class Conversations:
             team_id=key.team_id,
             user_id=message.user_id,
             streaming=self._streaming,
+            stream_after=self._limits.instant_answer_seconds,
         )
         cue = StatusCue(
             self._client,
@@ -163,8 +172,12 @@ class Conversations:
             thread_ts=message.reply_thread_ts,
             message_ts=message.ts,
             assistant_thread=message.is_assistant_thread,
+            delay=self._limits.instant_answer_seconds,
         )
         cue.start()
+        if message.is_assistant_thread and first_turn:  # the thread's first question names it
+            title = thread_title(message.text, bot_user_id=self.bot.user_id, names=speaker_names)
+            await set_thread_title(self._client, key, title)
         output: TurnOutput | None = None
         try:
             async with asyncio.timeout(self._limits.turn_timeout_seconds):
@@ -266,6 +279,9 @@ async def post_reset_note(client: AsyncWebClient, key: ConversationKey, *, user_
 
 
 def describe_place(message: IncomingMessage) -> str:
+    if message.is_assistant_thread:
+        beside = f" (the person has the channel <#{message.viewed_channel_id}> open beside it)"
+        return "a chat in Slack's AI assistant pane" + (beside if message.viewed_channel_id else "")
     if message.is_dm:
         return "a direct message" if message.key.is_dm_running else "a thread of a direct message"
     return f"a thread in the channel <#{message.key.channel_id}>"

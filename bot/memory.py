@@ -150,6 +150,9 @@ class Memory:
     def _name_key(self, team_id: str, user_id: str) -> str:
         return f"{self._prefix}:{team_id}:name:{user_id}"
 
+    def _viewing_key(self, key: ConversationKey) -> str:
+        return f"{self._prefix}:{key.team_id}:viewing:{key.channel_id}:{key.thread_ts or 'dm'}"
+
     # De-duplication -------------------------------------------------------------------------------
     async def claim_message(self, team_id: str, channel_id: str, ts: str) -> bool:
         """True for the first delivery of a message, across processes; False for every repeat."""
@@ -287,6 +290,21 @@ class Memory:
                 pipe.set(self._name_key(team_id, user_id), name, ex=NAME_TTL_SECONDS)
             with contextlib.suppress(RedisUnavailable):
                 await self._guard.run(lambda _r: pipe.execute())
+
+    # The assistant pane ---------------------------------------------------------------------------
+    async def remember_viewed_channel(self, key: ConversationKey, channel_id: str) -> None:
+        """The channel the person has open beside an assistant thread (a hint for the model, safe to lose)."""
+        viewing_key = self._viewing_key(key)
+        with contextlib.suppress(RedisUnavailable):
+            await self._guard.run(lambda r: r.set(viewing_key, channel_id, ex=self._thread_ttl))
+
+    async def viewed_channel(self, key: ConversationKey) -> str:
+        viewing_key = self._viewing_key(key)
+        try:
+            value = await self._guard.run(lambda r: r.get(viewing_key))
+        except RedisUnavailable:
+            return ""
+        return value.decode() if value else ""
 
     # Turn order -----------------------------------------------------------------------------------
     @contextlib.asynccontextmanager

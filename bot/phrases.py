@@ -7,6 +7,16 @@ HINT = (
     "and I remember what we said there. To make me forget a thread, say <@{bot}> reset in it or use "
     "*Reset this thread* from a message's menu; `/reset` makes me forget every thread in the channel."
 )
+ASSISTANT_GREETING = (
+    "Hi! Ask me anything. Follow-ups in this chat need nothing special: I remember what we said here. "
+    "Say `reset` whenever you want a fresh start."
+)
+ASSISTANT_PROMPTS_TITLE = "Try one of these:"
+ASSISTANT_PROMPTS = (
+    ("Explain something", "Explain how DNS works, in a few short paragraphs."),
+    ("Draft a message", "Help me write a friendly reminder about tomorrow's deadline."),
+    ("Review some code", "Review this code and suggest improvements:"),
+)
 DM_HINT = "Hi! Just write your question here. Say `reset` (or type `/reset`) whenever you want a fresh start."
 
 BUSY = "I'm getting too many requests right now. Please try again in a minute."

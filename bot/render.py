@@ -21,6 +21,36 @@ def markdown_blocks(text: str) -> list[dict[str, Any]]:
     return [{"type": "markdown", "text": text}]
 
 
+_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+")
+_EMPHASIS = re.compile(r"(\*\*|__|~~)(?=\S)(.+?)(?<=\S)\1")
+_LINK = re.compile(r"!?\[([^\]\n]+)\]\((\S+?)\)")
+_TABLE_RULE = re.compile(r"^\s*\|?(\s*:?-{3,}:?\s*\|)+\s*(:?-{3,}:?)?\s*$")
+
+
+def plain_text(markdown: str) -> str:
+    """The `text` that goes with a `markdown` block: what notifications and screen readers read.
+
+    Slack renders the block itself; this only drops the markers a reader would hear as symbols
+    (heading hashes, `**`, fences, table rules, link syntax) and leaves code as written.
+    """
+    lines: list[str] = []
+    in_code = False
+    for line in markdown.split("\n"):
+        if _FENCE.match(line):
+            in_code = not in_code
+            continue
+        if in_code:
+            lines.append(line)
+            continue
+        if _TABLE_RULE.match(line):
+            continue
+        line = _HEADING.sub("", line)
+        line = _EMPHASIS.sub(r"\2", line)
+        line = _LINK.sub(lambda m: m.group(1) if m.group(1) == m.group(2) else f"{m.group(1)} ({m.group(2)})", line)
+        lines.append(line)
+    return "\n".join(lines).strip()
+
+
 def split_markdown(text: str, limit: int = MESSAGE_MARKDOWN_LIMIT) -> list[str]:
     """Parts of at most `limit` characters, broken between paragraphs and code blocks where possible."""
     text = text.strip()

@@ -4,6 +4,10 @@ A short answer that is complete before streaming would show anything is posted i
 A longer one streams with Slack's chat streaming methods where Slack accepts them, else as one
 posted message edited with `chat.update` about once a second. Either way an answer longer than
 one message continues in the next, split where a reader would split it.
+
+slack_sdk's `chat_stream()` helper is not used: it buffers by size (256 characters) where this paces
+by time, it holds one message's state where an answer may span several, and its first flush hides
+Slack's refusal of `chat.startStream` inside `append`; the three calls made here directly are simpler.
 """
 
 from __future__ import annotations
@@ -20,11 +24,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from . import phrases
 from .history import NOTICE_EVENT
-from .render import MESSAGE_MARKDOWN_LIMIT, cut_for_room, markdown_blocks, split_markdown
+from .render import MESSAGE_MARKDOWN_LIMIT, cut_for_room, markdown_blocks, plain_text, split_markdown
 
 logger = logging.getLogger(__name__)
 
-STREAM_AFTER_SECONDS = 0.3  # an answer complete by then needs no streaming
+STREAM_AFTER_SECONDS = 0.3  # an answer complete by then needs no streaming (the default of `stream_after`)
 STREAM_INTERVAL_SECONDS = 0.3  # between appends to a native stream
 UPDATE_INTERVAL_SECONDS = 1.0  # between edits of the fallback message
 STREAMING_RETRY_SECONDS = 3600.0  # after Slack refuses streaming, ask again this much later
@@ -67,8 +71,10 @@ class Reply:
         team_id: str,
         user_id: str,
         streaming: StreamingSupport,
+        stream_after: float = STREAM_AFTER_SECONDS,
     ) -> None:
         self._client = client
+        self._stream_after = stream_after
         self._channel = channel
         self._thread_ts = thread_ts
         self._team_id = team_id
@@ -134,7 +140,7 @@ class Reply:
 
     async def _pump_while_writing(self) -> None:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._done.wait(), STREAM_AFTER_SECONDS)
+            await asyncio.wait_for(self._done.wait(), self._stream_after)
         while not self._done.is_set():
             try:
                 await self._flush(final=False)
@@ -186,7 +192,7 @@ class Reply:
         elif text:
             self._shown += text
             await self._client.chat_update(
-                channel=self._channel, ts=self._ts, text=self._shown, blocks=markdown_blocks(self._shown)
+                channel=self._channel, ts=self._ts, text=plain_text(self._shown), blocks=markdown_blocks(self._shown)
             )
         if last:
             self._ts, self._shown, self._mode = None, "", None
@@ -212,7 +218,7 @@ class Reply:
 
     async def _post(self, text: str) -> str:
         response: Any = await self._client.chat_postMessage(
-            channel=self._channel, thread_ts=self._thread_ts, text=text, blocks=markdown_blocks(text)
+            channel=self._channel, thread_ts=self._thread_ts, text=plain_text(text), blocks=markdown_blocks(text)
         )
         self.posted.append(response["ts"])
         return str(response["ts"])

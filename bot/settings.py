@@ -31,6 +31,8 @@ class Settings:
     history_budget_chars: int = 48_000
     allowed_bot_ids: frozenset[str] = frozenset()
     openai_timeout_seconds: float = 120.0
+    # Not read from the environment: an answer complete sooner is posted at once, without status or streaming.
+    instant_answer_seconds: float = 0.3
     port: int = 3000
     port_is_set: bool = False
     log_level: str = "INFO"

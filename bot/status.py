@@ -18,7 +18,7 @@ THINKING_STATUS = "is thinking…"
 
 
 class StatusCue:
-    """`assistant.threads.setStatus` in assistant threads; elsewhere a reaction on the question."""
+    """`assistant.threads.setStatus` in assistant threads; elsewhere (or if Slack refuses it) a reaction."""
 
     def __init__(
         self,
@@ -28,31 +28,33 @@ class StatusCue:
         thread_ts: str | None,
         message_ts: str,
         assistant_thread: bool,
+        delay: float = STATUS_DELAY_SECONDS,
     ) -> None:
         self._client = client
         self._channel = channel
         self._thread_ts = thread_ts
         self._message_ts = message_ts
         self._assistant = assistant_thread and thread_ts is not None
-        self._task: asyncio.Task[bool] | None = None
+        self._delay = delay
+        self._task: asyncio.Task[str | None] | None = None
         self._calling = False
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._show_soon())
 
     async def clear(self, *, replied: bool) -> None:
-        """Remove the cue; in assistant threads Slack clears it by itself when the bot replies."""
+        """Remove the cue; Slack clears an assistant status by itself when the bot replies."""
         if self._task is None:
             return
         if not self._calling:
             self._task.cancel()  # still waiting: nothing was shown
-        shown = False
+        shown: str | None = None
         with contextlib.suppress(asyncio.CancelledError, Exception):
             shown = await self._task
-        if not shown or (self._assistant and replied):
+        if shown is None or (shown == "status" and replied):
             return
         try:
-            if self._assistant:
+            if shown == "status":
                 await self._client.assistant_threads_setStatus(
                     channel_id=self._channel, thread_ts=str(self._thread_ts), status=""
                 )
@@ -63,19 +65,22 @@ class StatusCue:
         except SlackApiError as error:
             logger.info("Could not clear the status in %s: %s", self._channel, error.response.get("error"))
 
-    async def _show_soon(self) -> bool:
-        await asyncio.sleep(STATUS_DELAY_SECONDS)
+    async def _show_soon(self) -> str | None:
+        """Show the cue after the delay; returns which one was shown ("status", "reaction") or None."""
+        await asyncio.sleep(self._delay)
         self._calling = True
-        try:
-            if self._assistant:
+        if self._assistant:
+            try:
                 await self._client.assistant_threads_setStatus(
                     channel_id=self._channel, thread_ts=str(self._thread_ts), status=THINKING_STATUS
                 )
-            else:
-                await self._client.reactions_add(
-                    channel=self._channel, timestamp=self._message_ts, name=THINKING_REACTION
-                )
+                return "status"
+            except SlackApiError as error:
+                # e.g. a DM thread of an app without the assistant feature: a reaction still shows it.
+                logger.info("Slack refused the assistant status in %s: %s", self._channel, error.response.get("error"))
+        try:
+            await self._client.reactions_add(channel=self._channel, timestamp=self._message_ts, name=THINKING_REACTION)
         except SlackApiError as error:
             logger.info("Could not show the status in %s: %s", self._channel, error.response.get("error"))
-            return False
-        return True
+            return None
+        return "reaction"

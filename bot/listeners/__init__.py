@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
+from ..assistant_pane import AssistantPane
 from ..conversation import Conversations
-from . import commands, messages, shortcuts
+from . import assistant, commands, messages, shortcuts
 
 
-def register(app: AsyncApp, conversations: Conversations, *, allowed_bot_ids: frozenset[str]) -> None:
+def register(
+    app: AsyncApp, conversations: Conversations, pane: AssistantPane, *, allowed_bot_ids: frozenset[str]
+) -> None:
+    assistant.register(app, conversations, pane, allowed_bot_ids=allowed_bot_ids)
     messages.register(app, conversations, allowed_bot_ids=allowed_bot_ids)
     commands.register(app, conversations)
     shortcuts.register(app, conversations)

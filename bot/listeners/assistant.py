@@ -1,0 +1,65 @@
+"""Slack's AI assistant pane, routed by Bolt's `AsyncAssistant` middleware.
+
+A new assistant thread gets a greeting and suggested prompts; the channel the person is looking at
+is kept as a hint for the model; each message in an assistant thread goes through the same
+`Conversations.handle` as every other message (de-duplication, turn order, memory), as one
+conversation per assistant thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.middleware.assistant.async_assistant import AsyncAssistant
+
+from ..assistant_pane import AssistantPane
+from ..conversation import Conversations
+from ..routing import ConversationKey, message_from_event
+
+
+def thread_of(event: dict[str, Any], team_id: str) -> tuple[ConversationKey, str] | None:
+    """The assistant thread an `assistant_thread_*` event is about, and the channel the person is viewing."""
+    thread = event.get("assistant_thread") or {}
+    channel_id, thread_ts = thread.get("channel_id") or "", thread.get("thread_ts") or ""
+    if not team_id or not channel_id or not thread_ts:
+        return None
+    viewed = (thread.get("context") or {}).get("channel_id") or ""
+    return ConversationKey(team_id, channel_id, thread_ts), viewed
+
+
+def register(
+    app: AsyncApp, conversations: Conversations, pane: AssistantPane, *, allowed_bot_ids: frozenset[str]
+) -> None:
+    assistant = AsyncAssistant()
+
+    @assistant.thread_started
+    async def on_thread_started(event: dict[str, Any], context: AsyncBoltContext) -> None:
+        found = thread_of(event, context.team_id or "")
+        if found is not None:
+            key, viewed = found
+            await pane.greet(key, viewed_channel_id=viewed)
+
+    @assistant.thread_context_changed
+    async def on_context_changed(event: dict[str, Any], context: AsyncBoltContext) -> None:
+        found = thread_of(event, context.team_id or "")
+        if found is not None:
+            key, viewed = found
+            await pane.context_changed(key, viewed_channel_id=viewed)
+
+    @assistant.user_message
+    async def on_user_message(event: dict[str, Any], context: AsyncBoltContext) -> None:
+        message = message_from_event(
+            event,
+            team_id=context.team_id or event.get("team") or "",
+            bot_user_id=conversations.bot.user_id,
+            allowed_bot_ids=allowed_bot_ids,
+        )
+        if message is None:
+            return
+        viewed = await pane.viewed_channel(message.key)
+        await conversations.handle(replace(message, is_assistant_thread=True, viewed_channel_id=viewed))
+
+    app.assistant(assistant)

@@ -1,0 +1,118 @@
+"""The model writes Markdown; Slack shows it formatted, and long answers arrive in several whole messages."""
+
+from __future__ import annotations
+
+import re
+
+from conftest import ALICE
+from harness import say
+
+from bot.render import MESSAGE_MARKDOWN_LIMIT
+
+MARKDOWN_ANSWER = """\
+# Deploying
+
+Run the **deploy** script, then check [the dashboard](https://status.example.com).
+
+- build
+- test
+
+| step | time |
+|------|------|
+| build | 2 min |
+
+```python
+deploy(force=True, **options)
+```"""
+
+
+def _long_answer() -> str:
+    """About 30,000 characters: prose, lists and code blocks, in the shape a model writes them."""
+    sections = []
+    for n in range(1, 42):
+        code = "\n".join(f"    total_{n} += value * {i}  # step {i}" for i in range(12))
+        sections.append(
+            f"## Part {n}\n\nThis part explains step {n} in some detail, with enough words to make a "
+            f"real paragraph that a reader would not want split in the middle of a sentence.\n\n"
+            f"- first point of part {n}\n- second point of part {n}\n\n"
+            f"```python\ndef part_{n}(values):\n    total_{n} = 0\n    for value in values:\n{code}\n    "
+            f"return total_{n}\n```"
+        )
+    return "\n\n".join(sections)
+
+
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
+def _fence_lines(text: str) -> list[str]:
+    return [line for line in text.split("\n") if re.match(r"^\s*```", line)]
+
+
+async def test_markdown_is_rendered_by_slack_with_a_readable_plain_text_fallback(start_bot, slack, model):
+    bot = await start_bot(instant_answer_seconds=3.0)
+    model.reply_with(MARKDOWN_ANSWER)
+
+    question = await say(bot, slack, "C1", ALICE, "<@UBOT> how do I deploy?")
+    [answer] = await slack.wait_for_bot_messages("C1", question["ts"], 1)
+
+    assert answer["blocks"] == [{"type": "markdown", "text": MARKDOWN_ANSWER}]  # Slack renders it
+    fallback = answer["text"]  # what notifications and screen readers get
+    assert fallback.startswith("Deploying\n")
+    assert "Run the deploy script, then check the dashboard (https://status.example.com)." in fallback
+    assert "deploy(force=True, **options)" in fallback  # code stays as written
+    for noise in ("# ", "**deploy**", "```", "|------|", "]("):
+        assert noise not in fallback
+
+
+async def test_a_very_long_answer_arrives_in_several_messages_with_nothing_lost(start_bot, slack, model):
+    bot = await start_bot(instant_answer_seconds=3.0)
+    long_answer = _long_answer()
+    assert len(long_answer) > 30_000
+    model.reply_with(long_answer)
+
+    question = await say(bot, slack, "C1", ALICE, "<@UBOT> explain all the parts")
+
+    def shown() -> list[str]:
+        return [m["blocks"][0]["text"] for m in slack.bot_messages("C1", question["ts"])]
+
+    await slack.wait_for(lambda: _words("\n\n".join(shown())) == _words(long_answer))
+    parts = slack.bot_messages("C1", question["ts"])
+    texts = shown()
+    assert len(texts) >= 4
+    assert all(len(t) <= MESSAGE_MARKDOWN_LIMIT for t in texts)
+    assert all(len(_fence_lines(t)) % 2 == 0 for t in texts)  # every part renders its code as code
+    assert _words("\n\n".join(texts)) == _words(long_answer)
+
+    # The parts are one answer: rebuilt from Slack, the model sees one assistant turn.
+    model.forget_all()
+    await say(bot, slack, "C1", ALICE, "which part was longest?", thread_ts=question["ts"])
+    await slack.wait_for_bot_messages("C1", question["ts"], len(parts) + 1)
+    sent = model.requests[-1]
+    assert [role for role, _ in sent.input_texts] == ["user", "assistant", "user"]
+    assert _words(sent.input_texts[1][1]) == _words(long_answer)
+
+
+async def test_a_very_long_streamed_answer_continues_in_new_messages_with_code_intact(bot, slack, model):
+    long_answer = _long_answer()
+    model.reply_with(long_answer)
+    model.stream_chunks, model.stream_chunk_delay = 40, 0.02  # slow enough to stream
+
+    question = await say(bot, slack, "C1", ALICE, "<@UBOT> explain all the parts")
+
+    def finished() -> bool:
+        messages = slack.bot_messages("C1", question["ts"])
+        return bool(messages) and messages[-1]["text"].endswith(long_answer[-40:]) and not messages[-1]["streaming"]
+
+    await slack.wait_for(finished, 10)
+    parts = slack.bot_messages("C1", question["ts"])
+
+    assert len(parts) >= 4
+    assert {p["streaming"] for p in parts} == {False}  # each part was streamed, then closed
+    assert all(len(p["text"]) <= MESSAGE_MARKDOWN_LIMIT for p in parts)
+    assert all(len(_fence_lines(p["text"])) % 2 == 0 for p in parts)
+    # A code block cut between messages is closed and reopened; apart from those fences, every word is there.
+    shown = "\n".join(p["text"] for p in parts)
+    assert [w for w in _words(shown) if not w.startswith("```")] == [
+        w for w in _words(long_answer) if not w.startswith("```")
+    ]

@@ -144,10 +144,6 @@ class Conversations:
         key = message.key
         recall = await self._memory.recall(key)
         first_turn = recall.state is None
-        if first_turn and recall.from_redis:
-            # Ours before the answer shows: a follow-up sent the moment it appears is answered too.
-            await self._memory.mark_participating(key)
-            recall = await self._memory.recall(key)
         previous = recall.usable_response_id(time.time(), self._limits.retention_seconds)
         mentioned = [u for u in mentioned_user_ids(message.text) if u != self.bot.user_id]
         speaker_names = await self._people.names(key.team_id, [message.user_id, *mentioned])

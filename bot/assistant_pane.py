@@ -44,6 +44,19 @@ class AssistantPane:
         except SlackApiError as error:
             logger.warning("Could not greet in the assistant thread %s: %s", key, error.response.get("error"))
 
+    async def offer_prompts(self, channel_id: str) -> None:
+        """Slack's agent messaging experience: someone opened their DM with the bot; offer a few prompts.
+
+        No greeting message: that event comes every time the DM is opened, and agent apps set their
+        prompts for the DM as a whole (a `thread_ts` makes Slack drop the call silently).
+        """
+        try:
+            await self._client.assistant_threads_setSuggestedPrompts(
+                channel_id=channel_id, title=phrases.ASSISTANT_PROMPTS_TITLE, prompts=suggested_prompts()
+            )
+        except SlackApiError as error:
+            logger.info("Could not offer prompts in %s: %s", channel_id, error.response.get("error"))
+
     async def context_changed(self, key: ConversationKey, *, viewed_channel_id: str) -> None:
         if viewed_channel_id:
             await self._memory.remember_viewed_channel(key, viewed_channel_id)

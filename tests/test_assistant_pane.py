@@ -104,3 +104,19 @@ async def test_saying_reset_in_a_chat_starts_it_fresh(bot, slack, model):
 
     await slack.wait_for_bot_messages(DM, thread, 3)
     assert model.requests[-1].input_texts == [("user", "alice (<@UALICE>): what is my name?")]
+
+
+async def test_opening_the_dm_of_an_agent_app_offers_prompts_without_a_message(bot, slack, model):
+    opened = {"type": "app_home_opened", "user": ALICE, "channel": DM, "tab": "messages", "event_ts": "1.000001"}
+    home = {**opened, "tab": "home"}
+
+    assert (await bot.send_event(opened)).status == 200
+    assert (await bot.send_event(home)).status == 200  # acknowledged, nothing to do
+
+    await slack.wait_for(lambda: len(slack.suggested_prompts) > 0)
+    await asyncio.sleep(0.2)
+    [prompts] = slack.suggested_prompts
+    assert prompts["channel_id"] == DM
+    assert "thread_ts" not in prompts  # agent apps set prompts for the DM; a thread_ts is silently dropped
+    assert [p["title"] for p in prompts["prompts"]] == [title for title, _ in phrases.ASSISTANT_PROMPTS]
+    assert slack.bot_messages(DM) == []  # opening a DM is not a reason to post

@@ -1,4 +1,4 @@
-"""Slack's AI assistant pane, routed by Bolt's `AsyncAssistant` middleware.
+"""Slack's AI assistant pane, routed by Bolt's `AsyncAssistant` middleware, and the agent DM being opened.
 
 A new assistant thread gets a greeting and suggested prompts; the channel the person is looking at
 is kept as a hint for the model; each message in an assistant thread goes through the same
@@ -63,3 +63,10 @@ def register(
         await conversations.handle(replace(message, is_assistant_thread=True, viewed_channel_id=viewed))
 
     app.assistant(assistant)
+
+    async def on_dm_opened(event: dict[str, Any]) -> None:
+        # Apps on Slack's agent messaging experience (`agent_view`) get this instead of assistant_thread_started.
+        if event.get("tab") == "messages" and event.get("channel"):
+            await pane.offer_prompts(event["channel"])
+
+    app.event("app_home_opened")(on_dm_opened)

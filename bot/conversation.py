@@ -118,6 +118,9 @@ class Conversations:
             await self._memory.mark_participating(key)
             await post_notice(self._client, key.channel_id, message.reply_thread_ts, text)
             return
+        if message.mentioned and not message.is_dm:
+            # From now on the thread is the bot's: follow-ups sent before this answer is out are answered too.
+            await self._memory.mark_participating(key)
         async with self._memory.turn_lock(key, message.ts):
             await self._answer(message, prefetched)
 

@@ -129,7 +129,7 @@ class Memory:
         self._pending_states: dict[str, str] = {}
         self._pending_resets: dict[str, str] = {}
         self._seen_locally: OrderedDict[str, bool] = OrderedDict()  # value: needs replay to Redis
-        self._local_locks: dict[ConversationKey, asyncio.Lock] = {}
+        self._local_locks: dict[ConversationKey, tuple[asyncio.Lock, int]] = {}  # lock, turns using it
 
     # Keys ---------------------------------------------------------------------------------------
     def _thread_key(self, key: ConversationKey) -> str:
@@ -216,8 +216,10 @@ class Memory:
         """Remember the bot is part of a thread without any answer to chain from (e.g. after a hint)."""
         thread_key = self._thread_key(key)
         state = ThreadState(stored_at=time.time())
-        with contextlib.suppress(RedisUnavailable):
+        try:
             await self._guard.run(lambda r: r.set(thread_key, state.encode(), nx=True, ex=self._thread_ttl))
+        except RedisUnavailable:
+            self._pending_states.setdefault(thread_key, state.encode())
 
     async def forget_thread(self, key: ConversationKey, reset_ts: str) -> None:
         thread_key = self._thread_key(key)
@@ -291,22 +293,29 @@ class Memory:
     # Turn order -----------------------------------------------------------------------------------
     @contextlib.asynccontextmanager
     async def turn_lock(self, key: ConversationKey, ts: str) -> AsyncIterator[None]:
-        """One turn at a time per conversation, oldest message first, across processes."""
-        local = self._local_locks.setdefault(key, asyncio.Lock())
+        """One turn at a time per conversation, oldest message first, across processes.
+
+        A turn first joins the conversation's queue in Redis, ordered by message ts, and waits for
+        the shared lock there: the order then does not depend on which process or task got there
+        first. The in-process lock, taken after it, keeps turns apart while Redis is unreachable.
+        """
+        lock = await self._acquire_shared(key, ts)
+        renewal = asyncio.create_task(self._renew(lock, key)) if lock else None
+        local, users = self._local_locks.get(key, (asyncio.Lock(), 0))
+        self._local_locks[key] = (local, users + 1)
         try:
             async with local:
-                lock = await self._acquire_shared(key, ts)
-                renewal = asyncio.create_task(self._renew(lock, key)) if lock else None
-                try:
-                    yield
-                finally:
-                    if renewal is not None:
-                        renewal.cancel()
-                    if lock is not None:
-                        with contextlib.suppress(RedisUnavailable, LockError):
-                            await self._guard.run(lambda _r: lock.release())
+                yield
         finally:
-            if not local.locked() and self._local_locks.get(key) is local:
+            if renewal is not None:
+                renewal.cancel()
+            if lock is not None:
+                with contextlib.suppress(RedisUnavailable, LockError):
+                    await self._guard.run(lambda _r: lock.release())
+            local, users = self._local_locks[key]
+            if users > 1:
+                self._local_locks[key] = (local, users - 1)
+            else:
                 del self._local_locks[key]
 
     async def _acquire_shared(self, key: ConversationKey, ts: str) -> Lock | None:
@@ -343,6 +352,11 @@ class Memory:
                 await asyncio.sleep(LOCK_POLL_SECONDS)
         except RedisUnavailable:
             return None
+        except asyncio.CancelledError:
+            # Leave the queue at once rather than make the next turn wait for an abandoned place.
+            with contextlib.suppress(RedisUnavailable):
+                await self._guard.run(lambda r: r.zrem(queue_key, ts))
+            raise
 
     async def _renew(self, lock: Lock, key: ConversationKey) -> None:
         while True:

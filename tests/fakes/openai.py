@@ -258,6 +258,8 @@ class FakeOpenAI:
         self._replies: deque[Reply] = deque()
         self._failures: deque[_Failure] = deque()
         self._hangs: deque[float] = deque()
+        self._holds: deque[asyncio.Event] = deque()
+        self._held: list[asyncio.Event] = []
         self._stream_breaks: deque[_StreamBreak] = deque()
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -317,6 +319,22 @@ class FakeOpenAI:
 
     def hang_next(self, count: int = 1, seconds: float = 30.0) -> None:
         self._hangs.extend([seconds] * count)
+
+    def hold_next(self, count: int = 1) -> None:
+        """The next `count` requests wait, without answering, until `release()` (or the fake stops)."""
+        self._holds.extend(asyncio.Event() for _ in range(count))
+
+    def release(self) -> None:
+        """Let every held request (and every hold still queued) answer."""
+        for gate in [*self._held, *self._holds]:
+            gate.set()
+        self._held.clear()
+        self._holds.clear()
+
+    @property
+    def waiting(self) -> int:
+        """How many requests are being held right now."""
+        return sum(not gate.is_set() for gate in self._held)
 
     def fail_stream_midway_next(
         self, after_deltas: int = 2, mode: StreamFailMode = "disconnect", count: int = 1
@@ -422,6 +440,15 @@ class FakeOpenAI:
         return items
 
     async def _pause(self) -> None:
+        if self._holds:
+            gate = self._holds.popleft()
+            self._held.append(gate)
+            waits = {asyncio.ensure_future(gate.wait()), asyncio.ensure_future(self._closing.wait())}
+            try:
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for wait in waits:
+                    wait.cancel()
         seconds = (self._hangs.popleft() if self._hangs else 0.0) + self.latency
         if seconds > 0:
             with contextlib.suppress(TimeoutError):

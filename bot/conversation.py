@@ -54,6 +54,11 @@ class Conversations:
         self._streaming = StreamingSupport()
         self._in_flight: set[asyncio.Task[Any]] = set()
 
+    @property
+    def in_flight(self) -> int:
+        """Messages being handled right now (answered, waiting their turn, or being remembered)."""
+        return len(self._in_flight)
+
     # Entry points -------------------------------------------------------------------------------
     async def handle(self, message: IncomingMessage) -> None:
         """Answer `message` once, whatever Slack redelivers, in order with its conversation."""

@@ -128,6 +128,7 @@ class Memory:
         # Written while Redis was away, replayed when it is back.
         self._pending_states: dict[str, str] = {}
         self._pending_resets: dict[str, str] = {}
+        self._pending_releases: list[Lock] = []  # turn locks held when Redis went away
         self._seen_locally: OrderedDict[str, bool] = OrderedDict()  # value: needs replay to Redis
         self._local_locks: dict[ConversationKey, tuple[asyncio.Lock, int]] = {}  # lock, turns using it
 
@@ -245,8 +246,14 @@ class Memory:
     async def replay_pending(self) -> None:
         """Write what was kept during an outage; a newer state already in Redis wins."""
         replays = [k for k, replay in self._seen_locally.items() if replay]
-        if not (self._pending_states or self._pending_resets or replays):
+        if not (self._pending_states or self._pending_resets or replays or self._pending_releases):
             return
+        while self._pending_releases:
+            # Otherwise the thread would wait for the lock to expire; a lock since taken by another
+            # turn has another token, and release() leaves it alone.
+            with contextlib.suppress(LockError):
+                await self._guard.run(lambda _r, lock=self._pending_releases[0]: lock.release())
+            self._pending_releases.pop(0)
         for reset_key, reset_ts in list(self._pending_resets.items()):
             current = await self._guard.run(lambda r, k=reset_key: r.get(k))
             if current is None or ts_value(current.decode()) < ts_value(reset_ts):
@@ -310,8 +317,12 @@ class Memory:
             if renewal is not None:
                 renewal.cancel()
             if lock is not None:
-                with contextlib.suppress(RedisUnavailable, LockError):
+                try:
                     await self._guard.run(lambda _r: lock.release())
+                except RedisUnavailable:
+                    self._pending_releases.append(lock)
+                except LockError:
+                    pass  # it expired: nothing to release
             local, users = self._local_locks[key]
             if users > 1:
                 self._local_locks[key] = (local, users - 1)

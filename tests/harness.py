@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -145,6 +146,14 @@ class BotUnderTest:
         await self.bot.close(drain_seconds=drain_seconds)
         await self.runner.cleanup()
         await self.http.close()
+
+    async def settled(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+        """Wait until every message this process received is handled to the end, memory included."""
+        deadline = time.monotonic() + timeout
+        while self.bot.conversations.in_flight:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.bot.conversations.in_flight} message(s) still being handled")
+            await asyncio.sleep(0.01)
 
     async def health(self) -> dict[str, Any]:
         async with self.http.get(f"{self.url}/healthz") as response:

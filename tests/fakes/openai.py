@@ -254,6 +254,7 @@ class FakeOpenAI:
         self.invalid_id_style: InvalidIdStyle = "openai"
         self.default_reply: ReplyFn | None = None
         self.base_url: str = ""
+        self.port: int = 0
         self._reply_count = 0
         self._replies: deque[Reply] = deque()
         self._failures: deque[_Failure] = deque()
@@ -266,7 +267,8 @@ class FakeOpenAI:
 
     # -- lifecycle
 
-    async def start(self) -> FakeOpenAI:
+    async def start(self, port: int = 0) -> FakeOpenAI:
+        """Serve on `port` (any free one by default; pass the old `port` to come back after `stop`)."""
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.on_response_prepare.append(self._add_request_id)
         app.router.add_post("/v1/responses", self._create)
@@ -276,10 +278,10 @@ class FakeOpenAI:
         self._closing = asyncio.Event()
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
-        port = self._runner.addresses[0][1]
-        self.base_url = f"http://127.0.0.1:{port}/v1"
+        self.port = self._runner.addresses[0][1]
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
         return self
 
     async def stop(self) -> None:

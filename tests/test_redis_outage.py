@@ -142,3 +142,27 @@ async def test_slash_reset_during_an_outage_is_honoured_and_written_back(start_b
     await say(other_process, slack, "C1", ALICE, "<@UBOT> what is the secret?", thread_ts=thread)
     await slack.wait_for_bot_messages("C1", thread, 2)
     assert "banana" not in " ".join(_said(model.requests[-1].input_texts))
+
+
+async def test_a_turn_under_way_when_redis_goes_away_does_not_block_its_thread_afterwards(
+    start_bot, slack, model, redis_server, caplog
+):
+    caplog.set_level(logging.INFO)
+    first, second = await start_bot(redis_url=redis_server.url), await start_bot(redis_url=redis_server.url)
+    model.hold_next()
+    question = await say(first, slack, "C1", ALICE, "<@UBOT> remember 42")
+    thread = question["ts"]
+    await slack.wait_for(lambda: model.waiting == 1)  # the turn holds the thread's lock in Redis
+
+    redis_server.stop(keep_data=True)
+    model.release()  # the answer goes out; neither the memory nor the lock's release reach Redis
+    await slack.wait_for_bot_messages("C1", thread, 1)
+    await first.settled()
+    redis_server.start()
+    await _written_back(caplog)
+
+    await say(second, slack, "C1", ALICE, "which number?", thread_ts=thread)
+
+    # Well before the lock would have expired on its own (a minute), and chained from the answer.
+    await slack.wait_for_bot_messages("C1", thread, 2)
+    assert model.requests[-1].previous_response_id == model.requests[0].response_id

@@ -187,6 +187,10 @@ class Conversations:
             await reply.fail(failure_phrase(error))
             await self._memory.mark_participating(key)  # the next message here is still answered
             return
+        except asyncio.CancelledError:
+            # Shutting down and this turn ran out of time: say so rather than leave the question hanging.
+            await reply.fail(phrases.RESTARTING)
+            raise
         finally:
             await cue.clear(replied=bool(reply.posted))
         state = ThreadState(

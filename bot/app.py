@@ -77,7 +77,11 @@ async def build_bot(settings: Settings, *, embedded_redis_dir: str = "data") -> 
     if not await guard.ping():
         logger.warning("Redis does not answer yet: the bot will answer from Slack history until it does")
 
-    openai_client = AsyncOpenAI(api_key=settings.openai_api_key, timeout=settings.openai_timeout_seconds)
+    openai_client = AsyncOpenAI(
+        api_key=settings.openai_api_key,
+        timeout=settings.openai_timeout_seconds,
+        max_retries=settings.openai_max_retries,
+    )
     configure_tracing(settings)
     conversations = Conversations(
         client=slack,

@@ -57,6 +57,11 @@ class Conversations:
         self._streaming = StreamingSupport()
         self._in_flight: set[asyncio.Task[Any]] = set()
 
+    @property
+    def in_flight(self) -> int:
+        """Messages being handled right now (answered, waiting their turn, or being remembered)."""
+        return len(self._in_flight)
+
     # Entry points -------------------------------------------------------------------------------
     async def handle(self, message: IncomingMessage) -> None:
         """Answer `message` once, whatever Slack redelivers, in order with its conversation."""
@@ -191,6 +196,10 @@ class Conversations:
             await reply.fail(failure_phrase(error))
             await self._memory.mark_participating(key)  # the next message here is still answered
             return
+        except asyncio.CancelledError:
+            # Shutting down and this turn ran out of time: say so rather than leave the question hanging.
+            await reply.fail(phrases.RESTARTING)
+            raise
         finally:
             await cue.clear(replied=bool(reply.posted))
         state = ThreadState(

@@ -128,8 +128,9 @@ class Memory:
         # Written while Redis was away, replayed when it is back.
         self._pending_states: dict[str, str] = {}
         self._pending_resets: dict[str, str] = {}
+        self._pending_releases: list[Lock] = []  # turn locks held when Redis went away
         self._seen_locally: OrderedDict[str, bool] = OrderedDict()  # value: needs replay to Redis
-        self._local_locks: dict[ConversationKey, asyncio.Lock] = {}
+        self._local_locks: dict[ConversationKey, tuple[asyncio.Lock, int]] = {}  # lock, turns using it
 
     # Keys ---------------------------------------------------------------------------------------
     def _thread_key(self, key: ConversationKey) -> str:
@@ -219,8 +220,10 @@ class Memory:
         """Remember the bot is part of a thread without any answer to chain from (e.g. after a hint)."""
         thread_key = self._thread_key(key)
         state = ThreadState(stored_at=time.time())
-        with contextlib.suppress(RedisUnavailable):
+        try:
             await self._guard.run(lambda r: r.set(thread_key, state.encode(), nx=True, ex=self._thread_ttl))
+        except RedisUnavailable:
+            self._pending_states.setdefault(thread_key, state.encode())
 
     async def forget_thread(self, key: ConversationKey, reset_ts: str) -> None:
         thread_key = self._thread_key(key)
@@ -246,8 +249,14 @@ class Memory:
     async def replay_pending(self) -> None:
         """Write what was kept during an outage; a newer state already in Redis wins."""
         replays = [k for k, replay in self._seen_locally.items() if replay]
-        if not (self._pending_states or self._pending_resets or replays):
+        if not (self._pending_states or self._pending_resets or replays or self._pending_releases):
             return
+        while self._pending_releases:
+            # Otherwise the thread would wait for the lock to expire; a lock since taken by another
+            # turn has another token, and release() leaves it alone.
+            with contextlib.suppress(LockError):
+                await self._guard.run(lambda _r, lock=self._pending_releases[0]: lock.release())
+            self._pending_releases.pop(0)
         for reset_key, reset_ts in list(self._pending_resets.items()):
             current = await self._guard.run(lambda r, k=reset_key: r.get(k))
             if current is None or ts_value(current.decode()) < ts_value(reset_ts):
@@ -309,22 +318,33 @@ class Memory:
     # Turn order -----------------------------------------------------------------------------------
     @contextlib.asynccontextmanager
     async def turn_lock(self, key: ConversationKey, ts: str) -> AsyncIterator[None]:
-        """One turn at a time per conversation, oldest message first, across processes."""
-        local = self._local_locks.setdefault(key, asyncio.Lock())
+        """One turn at a time per conversation, oldest message first, across processes.
+
+        A turn first joins the conversation's queue in Redis, ordered by message ts, and waits for
+        the shared lock there: the order then does not depend on which process or task got there
+        first. The in-process lock, taken after it, keeps turns apart while Redis is unreachable.
+        """
+        lock = await self._acquire_shared(key, ts)
+        renewal = asyncio.create_task(self._renew(lock, key)) if lock else None
+        local, users = self._local_locks.get(key, (asyncio.Lock(), 0))
+        self._local_locks[key] = (local, users + 1)
         try:
             async with local:
-                lock = await self._acquire_shared(key, ts)
-                renewal = asyncio.create_task(self._renew(lock, key)) if lock else None
-                try:
-                    yield
-                finally:
-                    if renewal is not None:
-                        renewal.cancel()
-                    if lock is not None:
-                        with contextlib.suppress(RedisUnavailable, LockError):
-                            await self._guard.run(lambda _r: lock.release())
+                yield
         finally:
-            if not local.locked() and self._local_locks.get(key) is local:
+            if renewal is not None:
+                renewal.cancel()
+            if lock is not None:
+                try:
+                    await self._guard.run(lambda _r: lock.release())
+                except RedisUnavailable:
+                    self._pending_releases.append(lock)
+                except LockError:
+                    pass  # it expired: nothing to release
+            local, users = self._local_locks[key]
+            if users > 1:
+                self._local_locks[key] = (local, users - 1)
+            else:
                 del self._local_locks[key]
 
     async def _acquire_shared(self, key: ConversationKey, ts: str) -> Lock | None:
@@ -361,6 +381,11 @@ class Memory:
                 await asyncio.sleep(LOCK_POLL_SECONDS)
         except RedisUnavailable:
             return None
+        except asyncio.CancelledError:
+            # Leave the queue at once rather than make the next turn wait for an abandoned place.
+            with contextlib.suppress(RedisUnavailable):
+                await self._guard.run(lambda r: r.zrem(queue_key, ts))
+            raise
 
     async def _renew(self, lock: Lock, key: ConversationKey) -> None:
         while True:

@@ -23,6 +23,7 @@ BUSY = "I'm getting too many requests right now. Please try again in a minute."
 UNAVAILABLE = "I can't reach my language model right now. Please try again in a little while."
 TOO_SLOW = "That took too long, so I stopped. Please try again, maybe with a shorter question."
 TOO_LARGE = "That's more than I can take in at once. Could you shorten it or split it up?"
+RESTARTING = "I'm restarting and couldn't finish this answer. Please ask again in a moment."
 FAILED = "Something went wrong on my side and I couldn't answer. Please try again."
 MESSAGE_TOO_LONG = (
     "That message is too long for me ({length:,} characters; I can take {limit:,}). "

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 logger = logging.getLogger(__name__)
@@ -37,7 +38,9 @@ def connect(redis_url: str, *, embedded_dir: str = "data") -> tuple[aioredis.Red
     options: dict[str, Any] = {
         "socket_timeout": COMMAND_TIMEOUT_SECONDS,
         "socket_connect_timeout": COMMAND_TIMEOUT_SECONDS,
-        "retry": Retry(NoBackoff(), 0),
+        # Once more on a new connection when a pooled one turns out closed (Redis restarted, say);
+        # never after a timeout, so a hung Redis costs one timeout, not two.
+        "retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
         "health_check_interval": 0,
     }
     if redis_url:
@@ -93,6 +96,9 @@ class RedisGuard:
         while True:
             await asyncio.sleep(PROBE_INTERVAL_SECONDS)
             try:
+                # Pooled connections may be to the server that went away: start afresh, or the first
+                # commands after a restart fail on them and count as a new outage.
+                await self.client.connection_pool.disconnect()
                 await self.client.ping()
             except (TimeoutError, RedisError, OSError):
                 continue

@@ -26,7 +26,7 @@ def web_app(bot: Bot, *, with_events: bool = True) -> web.Application:
             bolt_request = await to_bolt_request(request)
         except Exception:  # a body Bolt cannot even parse
             return web.json_response({"error": "malformed request"}, status=400)
-        if bolt_request.raw_body and not bolt_request.body:
+        if (bolt_request.raw_body and not bolt_request.body) or not is_well_formed(bolt_request.body):
             return web.json_response({"error": "malformed request"}, status=400)
         return await to_aiohttp_response(await bot.bolt.async_dispatch(bolt_request))
 
@@ -38,6 +38,17 @@ def web_app(bot: Bot, *, with_events: bool = True) -> web.Application:
         app.router.add_post(EVENTS_PATH, slack_events)
     app.router.add_get("/healthz", healthz)
     return app
+
+
+# Parts of a Slack payload that Bolt reads as objects: anything else there would make it fail with a 500.
+_OBJECT_FIELDS = ("event", "team", "user", "channel", "enterprise", "message", "view", "container")
+
+
+def is_well_formed(body: object) -> bool:
+    """Whether a parsed request body has the shape Slack gives its payloads."""
+    if not isinstance(body, dict):
+        return False
+    return all(body.get(name) is None or isinstance(body[name], dict) for name in _OBJECT_FIELDS)
 
 
 async def serve(bot: Bot, *, host: str = "0.0.0.0") -> None:

@@ -33,6 +33,7 @@ class Settings:
     openai_timeout_seconds: float = 120.0
     # Not read from the environment: an answer complete sooner is posted at once, without status or streaming.
     instant_answer_seconds: float = 0.3
+    openai_max_retries: int = 2  # the openai SDK's own retries of 5xx, 429, timeouts and connection errors
     port: int = 3000
     port_is_set: bool = False
     log_level: str = "INFO"
@@ -90,6 +91,7 @@ class Settings:
             history_budget_chars=int(reader.number("HISTORY_BUDGET_CHARS", 48_000, minimum=1_000)),
             allowed_bot_ids=frozenset(b.strip() for b in reader.text("ALLOWED_BOT_IDS").split(",") if b.strip()),
             openai_timeout_seconds=reader.number("OPENAI_TIMEOUT_SECONDS", 120.0, minimum=1.0),
+            openai_max_retries=int(reader.number("OPENAI_MAX_RETRIES", 2, minimum=0, maximum=10)),
             port=int(reader.number("PORT", 3000, minimum=1, maximum=65535)),
             port_is_set=bool(reader.text("PORT")),
             log_level=reader.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -67,11 +68,22 @@ class RedisServer:
                 time.sleep(0.02)
         raise RuntimeError("redis-server did not start")
 
-    def stop(self) -> None:
-        if self.process is not None:
+    def stop(self, *, keep_data: bool = False) -> None:
+        """Stop the server; it refuses connections until `start()` brings it back on the same port.
+
+        `keep_data` saves the data first, as a server that was only unreachable for a while still has it.
+        """
+        if self.process is None:
+            return
+        if keep_data:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=5) as conn:
+                conn.sendall(b"SHUTDOWN SAVE\r\n")
+                conn.recv(16)  # the server closes the connection once the data is saved
+            self.process.wait(timeout=10)
+        else:
             self.process.kill()
             self.process.wait()
-            self.process = None
+        self.process = None
 
     def freeze(self) -> None:
         """The server keeps accepting connections but never answers (SIGSTOP)."""
@@ -147,6 +159,18 @@ class BotUnderTest:
         await self.bot.close(drain_seconds=drain_seconds)
         await self.runner.cleanup()
         await self.http.close()
+
+    async def settled(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+        """Wait until every message this process received is handled to the end, memory included."""
+        deadline = time.monotonic() + timeout
+        while self.bot.conversations.in_flight:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.bot.conversations.in_flight} message(s) still being handled")
+            await asyncio.sleep(0.01)
+
+    async def health(self) -> dict[str, Any]:
+        async with self.http.get(f"{self.url}/healthz") as response:
+            return dict(await response.json())
 
     async def post(
         self, body: str, *, content_type: str, headers: dict[str, str] | None = None, signed: bool = True

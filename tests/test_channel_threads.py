@@ -115,3 +115,72 @@ async def test_a_follow_up_sent_while_the_first_answer_is_being_written_is_answe
         "Reply 2: bob (<@UBOB>): and book a room",
     ]
     assert model.requests[-1].previous_response_id == model.requests[0].response_id
+
+
+async def test_deletions_topic_changes_and_other_notices_in_its_thread_are_not_answered(bot, slack, model):
+    question = await say(bot, slack, "C1", ALICE, "<@UBOT> hello")
+    thread = question["ts"]
+    await slack.wait_for_bot_messages("C1", thread, 1)
+    deleted = {
+        "type": "message",
+        "subtype": "message_deleted",
+        "hidden": True,
+        "channel": "C1",
+        "ts": "1790000000.000002",
+        "deleted_ts": thread,
+        "previous_message": {"type": "message", "user": ALICE, "text": "<@UBOT> hello", "ts": thread},
+    }
+    topic = slack.post_user_message("C1", ALICE, "<@UBOT> set the topic", thread_ts=thread, subtype="channel_topic")
+    pinned = slack.post_user_message("C1", BOB, "pinned a message", thread_ts=thread, subtype="pinned_item")
+    for event in (deleted, topic, pinned):
+        await bot.send_event(event)
+    await asyncio.sleep(0.3)
+
+    assert len(slack.bot_messages("C1", thread)) == 1
+    assert len(model.requests) == 1
+
+
+async def test_a_reply_also_sent_to_the_channel_is_answered_once_in_its_thread(bot, slack, model):
+    question = await say(bot, slack, "C1", ALICE, "<@UBOT> hello")
+    thread = question["ts"]
+    await slack.wait_for_bot_messages("C1", thread, 1)
+
+    # "Also send to #channel": one message event with the thread_broadcast subtype, plus its app_mention.
+    broadcast = slack.post_user_message(
+        "C1", BOB, "<@UBOT> what did Alice say?", thread_ts=thread, subtype="thread_broadcast"
+    )
+    await bot.send_event(broadcast)
+    await bot.mention(broadcast)
+    answers = await slack.wait_for_bot_messages("C1", thread, 2)
+    # Slack then reports the thread's root as changed (its reply count): not a new message either.
+    changed = {
+        "type": "message",
+        "subtype": "message_changed",
+        "hidden": True,
+        "channel": "C1",
+        "ts": "1790000000.000003",
+        "message": {**broadcast, "reply_count": 2},
+    }
+    await bot.send_event(changed)
+    await asyncio.sleep(0.3)
+
+    assert len(slack.bot_messages("C1", thread)) == 2
+    assert answers[-1]["thread_ts"] == thread and answers[-1]["text"].endswith("what did Alice say?")
+    assert [m for m in slack.bot_messages("C1") if m.get("thread_ts") != thread] == []  # nothing at top level
+    assert model.requests[-1].previous_response_id == model.requests[0].response_id
+
+
+async def test_only_bots_allowed_by_the_admin_are_answered(start_bot, slack, model):
+    bot = await start_bot(allowed_bot_ids=frozenset({"BFRIEND"}))
+    friend = slack.post_user_message("C1", "UFRIEND", "<@UBOT> status report please", bot_id="BFRIEND")
+    stranger = slack.post_user_message("C1", "USTRANGER", "<@UBOT> me too", bot_id="BSTRANGER")
+
+    for event in (friend, stranger):
+        await bot.send_event(event)
+        await bot.mention(event)
+
+    [answer] = await slack.wait_for_bot_messages("C1", friend["ts"], 1)
+    assert answer["text"].endswith("status report please")
+    await asyncio.sleep(0.3)
+    assert slack.bot_messages("C1", stranger["ts"]) == []
+    assert len(model.requests) == 1

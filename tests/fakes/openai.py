@@ -254,17 +254,21 @@ class FakeOpenAI:
         self.invalid_id_style: InvalidIdStyle = "openai"
         self.default_reply: ReplyFn | None = None
         self.base_url: str = ""
+        self.port: int = 0
         self._reply_count = 0
         self._replies: deque[Reply] = deque()
         self._failures: deque[_Failure] = deque()
         self._hangs: deque[float] = deque()
+        self._holds: deque[asyncio.Event] = deque()
+        self._held: list[asyncio.Event] = []
         self._stream_breaks: deque[_StreamBreak] = deque()
         self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
 
     # -- lifecycle
 
-    async def start(self) -> FakeOpenAI:
+    async def start(self, port: int = 0) -> FakeOpenAI:
+        """Serve on `port` (any free one by default; pass the old `port` to come back after `stop`)."""
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.on_response_prepare.append(self._add_request_id)
         app.router.add_post("/v1/responses", self._create)
@@ -274,10 +278,10 @@ class FakeOpenAI:
         self._closing = asyncio.Event()
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
-        port = self._runner.addresses[0][1]
-        self.base_url = f"http://127.0.0.1:{port}/v1"
+        self.port = self._runner.addresses[0][1]
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
         return self
 
     async def stop(self) -> None:
@@ -317,6 +321,22 @@ class FakeOpenAI:
 
     def hang_next(self, count: int = 1, seconds: float = 30.0) -> None:
         self._hangs.extend([seconds] * count)
+
+    def hold_next(self, count: int = 1) -> None:
+        """The next `count` requests wait, without answering, until `release()` (or the fake stops)."""
+        self._holds.extend(asyncio.Event() for _ in range(count))
+
+    def release(self) -> None:
+        """Let every held request (and every hold still queued) answer."""
+        for gate in [*self._held, *self._holds]:
+            gate.set()
+        self._held.clear()
+        self._holds.clear()
+
+    @property
+    def waiting(self) -> int:
+        """How many requests are being held right now."""
+        return sum(not gate.is_set() for gate in self._held)
 
     def fail_stream_midway_next(
         self, after_deltas: int = 2, mode: StreamFailMode = "disconnect", count: int = 1
@@ -422,6 +442,15 @@ class FakeOpenAI:
         return items
 
     async def _pause(self) -> None:
+        if self._holds:
+            gate = self._holds.popleft()
+            self._held.append(gate)
+            waits = {asyncio.ensure_future(gate.wait()), asyncio.ensure_future(self._closing.wait())}
+            try:
+                await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for wait in waits:
+                    wait.cancel()
         seconds = (self._hangs.popleft() if self._hangs else 0.0) + self.latency
         if seconds > 0:
             with contextlib.suppress(TimeoutError):

@@ -1,0 +1,90 @@
+"""Slack delivers events at least once, sometimes twice over; people still see one answer per message."""
+
+from __future__ import annotations
+
+import asyncio
+
+from conftest import ALICE
+from harness import say
+
+
+async def test_slacks_retries_of_a_mention_get_one_answer(bot, slack, model):
+    question = slack.post_user_message("C1", ALICE, "<@UBOT> what is 2 + 2?")
+
+    # Slack retries an event it thinks was not delivered, with the same event_id and a retry number.
+    await bot.send_event(question, event_id="EvSAME")
+    for attempt in (1, 2, 3):
+        answer = await bot.send_event(question, event_id="EvSAME", retry_num=attempt)
+        assert answer.status == 200  # acknowledged, so Slack stops retrying
+    await bot.mention(question)  # and the app_mention twin of the same message
+
+    await slack.wait_for_bot_messages("C1", question["ts"], 1)
+    await asyncio.sleep(0.3)  # room for a wrong second answer to show up
+    assert len(slack.bot_messages("C1", question["ts"])) == 1
+    assert len(model.requests) == 1
+
+
+async def test_a_mention_and_its_message_event_arriving_at_once_get_one_answer(bot, slack, model):
+    question = slack.post_user_message("C1", ALICE, "<@UBOT> hello there")
+
+    await asyncio.gather(bot.send_event(question), bot.mention(question), bot.send_event(question, retry_num=1))
+
+    await slack.wait_for_bot_messages("C1", question["ts"], 1)
+    await asyncio.sleep(0.3)
+    assert len(slack.bot_messages("C1", question["ts"])) == 1
+    assert len(model.requests) == 1
+
+
+async def test_a_retry_delivered_to_another_bot_process_is_not_answered_again(start_bot, slack, model):
+    first, second = await start_bot(), await start_bot()
+    question = slack.post_user_message("C1", ALICE, "<@UBOT> which process answers?")
+
+    await first.send_event(question, event_id="EvONE")
+    await second.mention(question)
+    await second.send_event(question, event_id="EvONE", retry_num=1)
+
+    await slack.wait_for_bot_messages("C1", question["ts"], 1)
+    await asyncio.sleep(0.3)
+    assert len(slack.bot_messages("C1", question["ts"])) == 1
+    assert len(model.requests) == 1
+
+
+async def test_while_redis_is_down_one_process_still_answers_each_message_once(start_bot, slack, model, redis_server):
+    bot = await start_bot(redis_url=redis_server.url)
+    redis_server.stop()
+    question = slack.post_user_message("C1", ALICE, "<@UBOT> are you there?")
+
+    await bot.send_event(question, event_id="EvDOWN")
+    await bot.mention(question)
+    await bot.send_event(question, event_id="EvDOWN", retry_num=1)
+
+    await slack.wait_for_bot_messages("C1", question["ts"], 1)
+    await asyncio.sleep(0.3)
+    assert len(slack.bot_messages("C1", question["ts"])) == 1
+    assert len(model.requests) == 1
+
+
+async def test_slack_gets_its_answer_while_the_model_is_still_thinking(bot, slack, model):
+    model.hold_next()  # the model takes as long as the test wants
+    question = slack.post_user_message("C1", ALICE, "<@UBOT> think hard about this")
+
+    delivered = await bot.send_event(question)
+    await slack.wait_for(lambda: model.waiting == 1)
+    mention_delivered = await bot.mention(question)  # Slack's next request is not held up either
+
+    assert delivered.status == 200 and mention_delivered.status == 200
+    assert slack.bot_messages("C1", question["ts"]) == []  # acknowledged before any answer existed
+    model.release()
+    [answer] = await slack.wait_for_bot_messages("C1", question["ts"], 1)
+    assert answer["text"] == "Reply 1: alice (<@UALICE>): think hard about this"
+
+
+async def test_a_slash_command_is_answered_while_a_turn_is_in_progress(bot, slack, model):
+    model.hold_next()
+    await say(bot, slack, "C1", ALICE, "<@UBOT> slow question")
+    await slack.wait_for(lambda: model.waiting == 1)
+
+    response = await bot.command("/reset", channel_id="C2", user_id=ALICE, response_url=slack.response_url())
+
+    assert response.status == 200 and "forgotten every thread" in response.text
+    model.release()

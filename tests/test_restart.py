@@ -1,0 +1,52 @@
+"""A restart (SIGTERM) finishes the answers under way, or says it could not; nothing is answered twice."""
+
+from __future__ import annotations
+
+import asyncio
+
+from conftest import ALICE
+from harness import say
+
+from bot import phrases
+
+
+async def test_an_answer_under_way_at_shutdown_is_finished_and_remembered(start_bot, slack, model):
+    bot = await start_bot()
+    model.hold_next()
+    question = await say(bot, slack, "C1", ALICE, "<@UBOT> remember 42")
+    await slack.wait_for(lambda: model.waiting == 1)
+
+    stopping = asyncio.create_task(bot.stop(drain_seconds=5))  # what SIGTERM does in `python -m bot`
+    await slack.wait_for(lambda: bot.stopped)
+    model.release()
+    await stopping
+
+    [answer] = slack.bot_messages("C1", question["ts"])
+    assert answer["text"] == "Reply 1: alice (<@UALICE>): remember 42"
+    restarted = await start_bot()
+    await restarted.send_event(question, retry_num=1)  # Slack redelivers to the new process
+    await say(restarted, slack, "C1", ALICE, "which number?", thread_ts=question["ts"])
+    await slack.wait_for_bot_messages("C1", question["ts"], 2)
+    await asyncio.sleep(0.3)
+    assert len(slack.bot_messages("C1", question["ts"])) == 2  # the redelivered question was not answered again
+    assert model.requests[-1].previous_response_id == model.requests[0].response_id
+
+
+async def test_an_answer_that_cannot_finish_before_shutdown_is_abandoned_with_a_note(start_bot, slack, model):
+    bot = await start_bot()
+    question = await say(bot, slack, "C1", ALICE, "<@UBOT> remember 42")
+    thread = question["ts"]
+    await slack.wait_for_bot_messages("C1", thread, 1)
+    remembered = model.requests[-1].response_id
+    model.hold_next()  # and never released: the model is still thinking when time is up
+    await say(bot, slack, "C1", ALICE, "now write me a novel", thread_ts=thread)
+    await slack.wait_for(lambda: model.waiting == 1)
+
+    await bot.stop(drain_seconds=0.2)
+
+    answers = slack.bot_messages("C1", thread)
+    assert [a["text"] for a in answers][1:] == [phrases.RESTARTING]
+    restarted = await start_bot()
+    await say(restarted, slack, "C1", ALICE, "which number?", thread_ts=thread)
+    await slack.wait_for_bot_messages("C1", thread, 3)
+    assert model.requests[-1].previous_response_id == remembered  # nothing of the abandoned turn was kept

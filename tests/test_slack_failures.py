@@ -1,0 +1,46 @@
+"""Slack rate-limits or stumbles now and then: answers still arrive once; an answer Slack refuses is not remembered."""
+
+from __future__ import annotations
+
+import logging
+
+from conftest import ALICE
+from harness import say
+
+
+async def test_a_rate_limited_answer_is_posted_after_slacks_retry_after(bot, slack, model):
+    slack.rate_limit_next("chat.postMessage", retry_after=1)
+
+    question = await say(bot, slack, "C1", ALICE, "<@UBOT> hello")
+
+    [answer] = await slack.wait_for_bot_messages("C1", question["ts"], 1, timeout=10)
+    assert answer["text"] == "Reply 1: alice (<@UALICE>): hello"
+    assert len(slack.calls_to("chat.postMessage")) == 2  # refused once, then posted
+
+
+async def test_an_answer_is_posted_through_a_passing_slack_server_error(bot, slack, model):
+    slack.server_error_next("chat.postMessage", status=503)
+
+    question = await say(bot, slack, "C1", ALICE, "<@UBOT> hello")
+
+    [answer] = await slack.wait_for_bot_messages("C1", question["ts"], 1)
+    assert answer["text"] == "Reply 1: alice (<@UALICE>): hello"
+
+
+async def test_an_answer_slack_refuses_for_good_is_logged_and_not_remembered(bot, slack, model, caplog):
+    caplog.set_level(logging.ERROR)
+    question = await say(bot, slack, "C1", ALICE, "<@UBOT> my name is Alice")
+    thread = question["ts"]
+    await slack.wait_for_bot_messages("C1", thread, 1)
+    remembered = model.requests[-1].response_id
+    slack.server_error_next("chat.postMessage", status=503, count=3)  # more than the retries
+
+    await say(bot, slack, "C1", ALICE, "what's my name?", thread_ts=thread)
+    await slack.wait_for(lambda: any("Could not post the answer" in r.getMessage() for r in caplog.records))
+
+    [logged] = [r.getMessage() for r in caplog.records if "Could not post the answer" in r.getMessage()]
+    assert f"T0001/C1/{thread}" in logged
+    await say(bot, slack, "C1", ALICE, "hello again?", thread_ts=thread)
+    answers = await slack.wait_for_bot_messages("C1", thread, 2)
+    assert answers[-1]["text"].endswith("hello again?")
+    assert model.requests[-1].previous_response_id == remembered  # the unseen answer is not part of the memory

@@ -15,7 +15,16 @@ from slack_sdk.web.async_client import AsyncWebClient
 from . import phrases
 from .agent import ExpiredChain, TurnContext, TurnOutput, failure_phrase, run_turn
 from .assistant_pane import set_thread_title, thread_title
-from .history import RESET_EVENT, BotIdentity, conversation_input, read_dm, read_thread, user_ids_in, user_turn
+from .history import (
+    RESET_EVENT,
+    BotIdentity,
+    HistoryUnavailable,
+    conversation_input,
+    read_dm,
+    read_thread,
+    user_ids_in,
+    user_turn,
+)
 from .memory import Memory, Recall, ThreadState, now_ts
 from .people import People
 from .reply import Reply, StreamingSupport, post_notice
@@ -193,7 +202,7 @@ class Conversations:
             return
         except Exception as error:
             logger.warning("Turn failed in %s: %s", key, describe_error(error))
-            await reply.fail(failure_phrase(error))
+            await reply.fail(phrases.NO_HISTORY if isinstance(error, HistoryUnavailable) else failure_phrase(error))
             await self._memory.mark_participating(key)  # the next message here is still answered
             return
         except asyncio.CancelledError:

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from .memory import ts_value
@@ -25,6 +26,14 @@ InputItem = dict[str, Any]
 _OMITTED_NOTE_ROOM = 64
 
 
+class HistoryUnavailable(Exception):
+    """Slack would not give a conversation's history, even after slack_sdk's retries."""
+
+    def __init__(self, method: str, code: str) -> None:
+        super().__init__(f"{method}: {code}")
+        self.code = f"{method}: {code}"  # shown in logs like an API error's code
+
+
 @dataclass(frozen=True)
 class BotIdentity:
     user_id: str
@@ -37,9 +46,12 @@ async def read_thread(client: AsyncWebClient, channel: str, thread_ts: str) -> l
     cursor: str | None = None
     pages = 0
     while True:
-        response = await client.conversations_replies(
-            channel=channel, ts=thread_ts, cursor=cursor, limit=PAGE_LIMIT, include_all_metadata=True
-        )
+        try:
+            response = await client.conversations_replies(
+                channel=channel, ts=thread_ts, cursor=cursor, limit=PAGE_LIMIT, include_all_metadata=True
+            )
+        except SlackApiError as error:
+            raise HistoryUnavailable("conversations.replies", str(error.response.get("error"))) from error
         pages += 1
         messages.extend(response.get("messages") or [])
         cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
@@ -56,13 +68,12 @@ async def read_dm(client: AsyncWebClient, channel: str, *, oldest: str, budget_c
     cursor: str | None = None
     chars = 0
     while chars < budget_chars:
-        response = await client.conversations_history(
-            channel=channel,
-            cursor=cursor,
-            limit=PAGE_LIMIT,
-            oldest=oldest or None,
-            include_all_metadata=True,
-        )
+        try:
+            response = await client.conversations_history(
+                channel=channel, cursor=cursor, limit=PAGE_LIMIT, oldest=oldest or None, include_all_metadata=True
+            )
+        except SlackApiError as error:
+            raise HistoryUnavailable("conversations.history", str(error.response.get("error"))) from error
         page = response.get("messages") or []
         newest_first.extend(page)
         chars += sum(len(m.get("text") or "") for m in page)

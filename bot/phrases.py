@@ -24,6 +24,9 @@ UNAVAILABLE = "I can't reach my language model right now. Please try again in a 
 TOO_SLOW = "That took too long, so I stopped. Please try again, maybe with a shorter question."
 TOO_LARGE = "That's more than I can take in at once. Could you shorten it or split it up?"
 RESTARTING = "I'm restarting and couldn't finish this answer. Please ask again in a moment."
+NO_HISTORY = (
+    "I couldn't read this conversation from Slack just now, so I can't answer yet. Please try again in a minute."
+)
 FAILED = "Something went wrong on my side and I couldn't answer. Please try again."
 MESSAGE_TOO_LONG = (
     "That message is too long for me ({length:,} characters; I can take {limit:,}). "
@@ -35,5 +38,8 @@ RESET_THREAD = "Done: I've forgotten this thread. What's said from now on starts
 RESET_THREAD_NOTE = "<@{user}> cleared my memory of this thread. I'll start fresh from here."
 RESET_DM = "Done: I've forgotten our conversation here, including every thread in this DM."
 RESET_CHANNEL = "Done: I've forgotten every thread in this channel. New messages start fresh."
-RESET_FAILED = "I couldn't reset just now. Please try again in a moment."
+RESET_NO_HISTORY = (
+    "I couldn't read this conversation from Slack just now, so I can't answer yet. Please try again in a minute."
+)
+FAILED = "I couldn't reset just now. Please try again in a moment."
 RESET_NOT_A_THREAD = "There's nothing for me to forget there."

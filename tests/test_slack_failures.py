@@ -7,6 +7,8 @@ import logging
 from conftest import ALICE
 from harness import say
 
+from bot import phrases
+
 
 async def test_a_rate_limited_answer_is_posted_after_slacks_retry_after(bot, slack, model):
     slack.rate_limit_next("chat.postMessage", retry_after=1)
@@ -44,3 +46,26 @@ async def test_an_answer_slack_refuses_for_good_is_logged_and_not_remembered(bot
     answers = await slack.wait_for_bot_messages("C1", thread, 2)
     assert answers[-1]["text"].endswith("hello again?")
     assert model.requests[-1].previous_response_id == remembered  # the unseen answer is not part of the memory
+
+
+async def test_when_slack_will_not_give_the_history_to_rebuild_the_thread_is_told_and_nothing_is_lost(
+    bot, slack, model, caplog
+):
+    question = await say(bot, slack, "C1", ALICE, "<@UBOT> the code word is heron")
+    thread = question["ts"]
+    await slack.wait_for_bot_messages("C1", thread, 1)
+    model.forget_all()  # the next turn must rebuild from Slack
+    slack.fail_next("conversations.replies", "internal_error")
+
+    await say(bot, slack, "C1", ALICE, "what is the code word?", thread_ts=thread)
+
+    notice = (await slack.wait_for_bot_messages("C1", thread, 2))[-1]
+    assert notice["text"] == phrases.NO_HISTORY
+    assert "conversations.replies: internal_error" in caplog.text
+
+    await say(bot, slack, "C1", ALICE, "the code word, please?", thread_ts=thread)
+    await slack.wait_for_bot_messages("C1", thread, 3)
+    rebuilt = model.requests[-1]
+    assert rebuilt.previous_response_id is None
+    assert ("user", "alice (<@UALICE>): the code word is heron") in rebuilt.input_texts
+    assert ("assistant", phrases.NO_HISTORY) not in rebuilt.input_texts  # notices are not the conversation

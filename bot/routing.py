@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from slack_bolt.context.async_context import AsyncBoltContext
 
 from .slack_text import mentions_user, strip_user_mention
 
@@ -50,6 +53,10 @@ class IncomingMessage:
     def needs_participation(self) -> bool:
         """Answered only if the bot is already part of the thread (a follow-up without a mention)."""
         return not self.is_dm and not self.mentioned
+
+
+# How a listener turns an event (and Bolt's context) into the message to consider answering.
+ToMessage = Callable[[dict[str, Any], "AsyncBoltContext"], "IncomingMessage | None"]
 
 
 def message_from_event(

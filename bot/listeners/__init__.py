@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.async_context import AsyncBoltContext
 
 from ..assistant_pane import AssistantPane
 from ..conversation import Conversations
+from ..routing import IncomingMessage, message_from_event
 from . import assistant, commands, messages, shortcuts
 
 
 def register(
     app: AsyncApp, conversations: Conversations, pane: AssistantPane, *, allowed_bot_ids: frozenset[str]
 ) -> None:
-    assistant.register(app, conversations, pane, allowed_bot_ids=allowed_bot_ids)
-    messages.register(app, conversations, allowed_bot_ids=allowed_bot_ids)
+    def to_message(event: dict[str, Any], context: AsyncBoltContext) -> IncomingMessage | None:
+        return message_from_event(
+            event,
+            team_id=context.team_id or event.get("team") or "",
+            bot_user_id=conversations.bot.user_id,
+            allowed_bot_ids=allowed_bot_ids,
+        )
+
+    assistant.register(app, conversations, pane, to_message=to_message)
+    messages.register(app, conversations, to_message=to_message)
     commands.register(app, conversations)
     shortcuts.register(app, conversations)

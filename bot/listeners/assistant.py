@@ -17,7 +17,7 @@ from slack_bolt.middleware.assistant.async_assistant import AsyncAssistant
 
 from ..assistant_pane import AssistantPane
 from ..conversation import Conversations
-from ..routing import ConversationKey, message_from_event
+from ..routing import ConversationKey, ToMessage
 
 
 def thread_of(event: dict[str, Any], team_id: str) -> tuple[ConversationKey, str] | None:
@@ -30,9 +30,7 @@ def thread_of(event: dict[str, Any], team_id: str) -> tuple[ConversationKey, str
     return ConversationKey(team_id, channel_id, thread_ts), viewed
 
 
-def register(
-    app: AsyncApp, conversations: Conversations, pane: AssistantPane, *, allowed_bot_ids: frozenset[str]
-) -> None:
+def register(app: AsyncApp, conversations: Conversations, pane: AssistantPane, *, to_message: ToMessage) -> None:
     assistant = AsyncAssistant()
 
     @assistant.thread_started
@@ -51,12 +49,7 @@ def register(
 
     @assistant.user_message
     async def on_user_message(event: dict[str, Any], context: AsyncBoltContext) -> None:
-        message = message_from_event(
-            event,
-            team_id=context.team_id or event.get("team") or "",
-            bot_user_id=conversations.bot.user_id,
-            allowed_bot_ids=allowed_bot_ids,
-        )
+        message = to_message(event, context)
         if message is None:
             return
         viewed = await pane.viewed_channel(message.key)

@@ -8,18 +8,13 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 
 from ..conversation import Conversations
-from ..routing import message_from_event
+from ..routing import ToMessage
 
 
-def register(app: AsyncApp, conversations: Conversations, *, allowed_bot_ids: frozenset[str]) -> None:
+def register(app: AsyncApp, conversations: Conversations, *, to_message: ToMessage) -> None:
     async def on_message(event: dict[str, Any], context: AsyncBoltContext) -> None:
         # app_mention and message both arrive for one mention; handle() answers the message once.
-        message = message_from_event(
-            event,
-            team_id=context.team_id or event.get("team") or "",
-            bot_user_id=conversations.bot.user_id,
-            allowed_bot_ids=allowed_bot_ids,
-        )
+        message = to_message(event, context)
         if message is not None:
             await conversations.handle(message)
 

@@ -126,6 +126,16 @@ def _overhead_rows(results: Results) -> list[Row]:
                 None if b is None or f is None else b <= limit * f,
             )
         )
+    bot_cpu, floor_cpu = field_of(bot, "cpu_per_turn"), field_of(floor, "cpu_per_turn")
+    out.append(
+        Row(
+            "2. the app's CPU time per turn",
+            _ms(bot_cpu),
+            _ms(field_of(base, "cpu_per_turn")),
+            _ms(floor_cpu),
+            _ratio(bot_cpu, floor_cpu),
+        )
+    )
     slack_calls = field_of(bot, "slack_calls_per_turn")
     out.append(
         Row(
@@ -139,7 +149,7 @@ def _overhead_rows(results: Results) -> list[Row]:
     )
     out.append(
         Row(
-            "2. Redis commands per turn",
+            "2. Redis commands per turn (incl. those run by Lua scripts)",
             _num(field_of(bot, "redis_commands_per_turn"), 2),
             _num(field_of(base, "redis_commands_per_turn"), 2),
             _num(field_of(floor, "redis_commands_per_turn"), 2),

@@ -203,6 +203,7 @@ class Overhead:
     redis_commands_per_turn: float
     redis_by_command: dict[str, float]
     model_requests_per_turn: float
+    cpu_per_turn: float  # the app process's CPU seconds per turn
 
 
 async def overhead(stack: Stack, app: AppProcess, turns: int, *, threads: int) -> Overhead:
@@ -212,13 +213,16 @@ async def overhead(stack: Stack, app: AppProcess, turns: int, *, threads: int) -
         channel = new_channel()
         await mention(stack, app, channel, question(n))  # starts the thread; a warm-up, not measured
         places.append((channel, stack.slack.messages(channel)[-1]["ts"]))
+        await follow_up(stack, app, *places[-1], question(n))
     await stack.reset_redis_stats()
+    cpu_before = app.cpu_seconds()
     calls_before, requests_before = len(stack.slack.calls), len(stack.model.requests)
     times = []
     for n in range(turns):
         channel, thread_ts = places[n % threads]
         times.append((await follow_up(stack, app, channel, thread_ts, question(n))).answered)
     await asyncio.sleep(0.5)  # let anything the turns left running (status cues, trace exports) show up
+    cpu = app.cpu_seconds() - cpu_before
     redis = await stack.redis_commands()
     methods = Counter(c.method for c in stack.slack.calls[calls_before:])
     return Overhead(
@@ -229,6 +233,7 @@ async def overhead(stack: Stack, app: AppProcess, turns: int, *, threads: int) -
         redis_commands_per_turn=sum(redis.values()) / turns,
         redis_by_command={c: n / turns for c, n in sorted(redis.items())},
         model_requests_per_turn=(len(stack.model.requests) - requests_before) / turns,
+        cpu_per_turn=cpu / turns,
     )
 
 

@@ -118,6 +118,7 @@ async def run(options: Options) -> Results:
 
 async def run_app(stack: Stack, app: AppProcess, options: Options, results: Results) -> None:
     name = app.name
+    results.rss_started[name] = app.rss_bytes()
     say = lambda what: print(f"  {name}: {what}", file=sys.stderr, flush=True)  # noqa: E731
     if "payload" in options.figures:
         say("1. payload per turn")
@@ -125,11 +126,16 @@ async def run_app(stack: Stack, app: AppProcess, options: Options, results: Resu
     if "overhead" in options.figures:
         say("2. overhead per turn")
         results.overhead[name] = await overhead(stack, app, options.overhead_turns, threads=options.overhead_threads)
+    if "footprint" in options.figures and name == "bot":
+        # Before the burst of figure 3, whose peak the process keeps (Python seldom returns memory).
+        say("5. footprint")
+        results.footprint[name] = await footprint(stack, app, options.conversations)
     if "concurrency" in options.figures:
         say("3. concurrency")
         results.concurrency[name] = await concurrency(
             stack, app, options.concurrent, model_latency=options.concurrent_model_latency
         )
+        results.rss_after_burst[name] = app.rss_bytes()
     if "rebuild" in options.figures and name != "floor":
         say("4. rebuild")
         runs = [
@@ -137,9 +143,6 @@ async def run_app(stack: Stack, app: AppProcess, options: Options, results: Resu
             for _ in range(options.rebuild_runs)
         ]
         results.rebuild[name] = sorted(runs, key=lambda r: r.total)[len(runs) // 2]
-    if "footprint" in options.figures and name == "bot":
-        say("5. footprint")
-        results.footprint[name] = await footprint(stack, app, options.conversations)
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
-from harness import SlackRequests, env_for_subprocess
+from harness import BOT_TOKEN, SIGNING_SECRET, SlackRequests, env_for_subprocess
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,7 +40,12 @@ class AppProcess:
         command += ["--redis-url", redis_url, "--prefix", f"bench-{name}"]
         if profile is not None:
             command += ["--profile", str(profile)]
-        env = env_for_subprocess(OPENAI_BASE_URL=openai_base_url, OPENAI_API_KEY="sk-bench-key-123456")
+        env = env_for_subprocess(
+            OPENAI_BASE_URL=openai_base_url,
+            OPENAI_API_KEY="sk-bench-key-123456",
+            SLACK_BOT_TOKEN=BOT_TOKEN,  # the floor reads these; the bot gets the same from harness.test_settings
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        )
         with log_path.open("wb") as log:
             process = await asyncio.create_subprocess_exec(
                 *command, cwd=REPO_ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=log

@@ -20,6 +20,8 @@ class Results:
     rebuild: dict[str, Rebuild] = field(default_factory=dict)
     rebuild_floor: float | None = None
     footprint: dict[str, Footprint] = field(default_factory=dict)
+    rss_started: dict[str, int] = field(default_factory=dict)  # idle, right after start
+    rss_after_burst: dict[str, int] = field(default_factory=dict)  # after figure 3
     errors: dict[str, list[str]] = field(default_factory=dict)
     seconds: float = 0.0
     machine: str = ""
@@ -239,15 +241,30 @@ def _rebuild_rows(results: Results) -> list[Row]:
     ]
 
 
+def _mb(value: int | None) -> str:
+    return "—" if value is None else f"{value / MB:.0f} MB"
+
+
 def _footprint_rows(results: Results) -> list[Row]:
+    out = []
+    for label, values in (
+        ("when started, idle", results.rss_started),
+        ("after figure 3's burst", results.rss_after_burst),
+    ):
+        if values:
+            bot, floor = values.get("bot"), values.get("floor")
+            out.append(
+                Row(f"5. app RSS {label}", _mb(bot), _mb(values.get("baseline")), _mb(floor), _ratio(bot, floor))
+            )
     bot = results.footprint.get("bot")
     if bot is None:
-        return []
+        return out
     counts = sorted(bot.rss)
     final, half = bot.rss[counts[-1]], bot.rss[counts[len(counts) // 2]]
     growth = final - half
     series = " → ".join(f"{bot.rss[c] / MB:.0f}" for c in counts)
     return [
+        *out,
         Row(
             "5. Redis bytes per remembered thread (MEMORY USAGE)",
             _num(bot.thread_key_bytes, 0),
@@ -261,7 +278,7 @@ def _footprint_rows(results: Results) -> list[Row]:
             _num(bot.used_memory_per_conversation, 0),
         ),
         Row(
-            f"5. bot RSS after {' / '.join(f'{c:,}' for c in counts)} conversations (MB)",
+            f"5. bot RSS after {' / '.join(f'{c:,}' for c in counts)} conversations, 16 at a time (MB)",
             series,
             target="flat, < 150 MB",
             met=final < 150 * MB and growth <= 10 * MB,

@@ -9,15 +9,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
+import socket
 from pathlib import Path
 
 from aiohttp import web
-from harness import BOT_TOKEN, SIGNING_SECRET, BotUnderTest, free_port, test_settings
-
-from bot.logs import configure_logging
-
-from .floor import FloorHandler
 
 MODEL = "gpt-test"
 
@@ -26,18 +23,28 @@ async def serve(app_name: str, *, slack_api_url: str, redis_url: str, prefix: st
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     if app_name == "floor":
+        # Only what the floor needs is imported here, so that its resident memory is its own.
+        from .floor import FloorHandler
+
         floor = FloorHandler(
-            slack_api_url=slack_api_url, bot_token=BOT_TOKEN, signing_secret=SIGNING_SECRET, model=MODEL
+            slack_api_url=slack_api_url,
+            bot_token=os.environ["SLACK_BOT_TOKEN"],
+            signing_secret=os.environ["SLACK_SIGNING_SECRET"],
+            model=MODEL,
         )
         runner = web.AppRunner(floor.web_app(), access_log=None)
         await runner.setup()
-        port = free_port()
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
         await web.TCPSite(runner, "127.0.0.1", port).start()
         print(f"READY http://127.0.0.1:{port}", flush=True)
         await stop.wait()
         await runner.cleanup()
         await floor.close()
         return
+    from harness import BotUnderTest, test_settings
+
     # The baseline is the same bot that never chains: with no retention it rebuilds every turn from Slack.
     retention = {"response_retention_days": 0.0} if app_name == "baseline" else {}
     settings = test_settings(
@@ -57,8 +64,7 @@ def main() -> None:
     parser.add_argument("--prefix", default="bench")
     parser.add_argument("--profile", type=Path, help="write a pyinstrument profile of this process here")
     args = parser.parse_args()
-    configure_logging("WARNING")
-    logging.getLogger("slack_bolt").setLevel(logging.WARNING)
+    logging.basicConfig(level=logging.WARNING)
     run = serve(args.app, slack_api_url=args.slack_api_url, redis_url=args.redis_url, prefix=args.prefix)
     if args.profile is None:
         asyncio.run(run)

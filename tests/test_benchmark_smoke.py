@@ -18,6 +18,7 @@ EXPECTED_ROWS = (
     "1. growth: turn 3 ÷ turn 2",
     "2. event → answer posted, p50",
     "2. event → answer posted, p99",
+    "2. the app's CPU time per turn",
     "2. Slack API calls per turn",
     "2. Redis commands per turn",
     "3. 5 mentions at once",
@@ -25,6 +26,7 @@ EXPECTED_ROWS = (
     "4. rebuild a 250-message thread",
     "4. the bot's own share",
     "4. the next turn in that thread",
+    "5. app RSS when started, idle",
     "5. Redis bytes per remembered thread",
     "5. bot RSS after",
 )

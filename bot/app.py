@@ -53,6 +53,7 @@ class Bot:
         await self.conversations.drain(drain_seconds)
         await self.guard.close()
         await self.openai.close()
+        await self.slack.session.close()
         if self.embedded_redis is not None:
             self.embedded_redis.shutdown(save=True, now=False)
 
@@ -62,11 +63,13 @@ async def build_bot(settings: Settings, *, embedded_redis_dir: str = "data") -> 
     try:
         auth = await slack.auth_test()
     except SlackApiError as error:
+        await slack.session.close()
         raise StartupError(
             f"Slack refused SLACK_BOT_TOKEN ({error.response.get('error')}): "
             "copy the Bot User OAuth Token again from your app's OAuth & Permissions page."
         ) from None
     except Exception as error:
+        await slack.session.close()
         raise StartupError(f"Cannot reach Slack at {settings.slack_api_url} ({type(error).__name__}).") from None
     bot = BotIdentity(user_id=auth["user_id"], bot_id=auth.get("bot_id") or "")
 

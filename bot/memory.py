@@ -356,13 +356,12 @@ class Memory:
             async with self._guard.client.pipeline(transaction=False) as pipe:
                 pipe.zadd(queue_key, {ts: float(ts_value(ts))})
                 pipe.expire(queue_key, int(LOCK_TIMEOUT_SECONDS * 10))
-                await self._guard.run(lambda _r: pipe.execute())
+                # The first look at the queue and the lock, in the same round trip.
+                pipe.zrange(queue_key, 0, 0, withscores=True)
+                pipe.exists(self._lock_key(key))
+                *_, head, locked = await self._guard.run(lambda _r: pipe.execute())
             head_free_since: float | None = None
             while True:
-                async with self._guard.client.pipeline(transaction=False) as pipe:
-                    pipe.zrange(queue_key, 0, 0, withscores=True)
-                    pipe.exists(self._lock_key(key))
-                    head, locked = await self._guard.run(lambda _r: pipe.execute())
                 mine_first = not head or head[0][1] >= float(ts_value(ts))
                 if not locked and mine_first:
                     if await self._guard.run(lambda _r: lock.acquire(blocking=False, token=token)):
@@ -379,6 +378,10 @@ class Memory:
                 else:
                     head_free_since = None
                 await asyncio.sleep(LOCK_POLL_SECONDS)
+                async with self._guard.client.pipeline(transaction=False) as pipe:
+                    pipe.zrange(queue_key, 0, 0, withscores=True)
+                    pipe.exists(self._lock_key(key))
+                    head, locked = await self._guard.run(lambda _r: pipe.execute())
         except RedisUnavailable:
             return None
         except asyncio.CancelledError:

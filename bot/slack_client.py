@@ -6,6 +6,7 @@ import asyncio
 import logging
 import random
 
+import aiohttp
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -67,4 +68,10 @@ def retry_handlers() -> list[AsyncRetryHandler]:
 
 
 def build_client(token: str, base_url: str) -> AsyncWebClient:
-    return AsyncWebClient(token=token, base_url=base_url, retry_handlers=retry_handlers())
+    """Call from a running event loop; close the client's `session` when done.
+
+    One HTTP session for the process: without it slack_sdk opens a new session, and a new connection
+    (TLS handshake included), for every call.
+    """
+    session = aiohttp.ClientSession()
+    return AsyncWebClient(token=token, base_url=base_url, retry_handlers=retry_handlers(), session=session)

@@ -134,31 +134,12 @@ class HttpAnswer:
 
 
 @dataclass
-class BotUnderTest:
-    """The bot, built as `python -m bot` builds it, serving its real HTTP endpoint on a free port."""
+class SlackRequests:
+    """Signed requests as Slack sends them, to any app's `/slack/events` at `url` (the benchmarks reuse it)."""
 
-    bot: Bot
-    runner: web.AppRunner
     url: str
     team_id: str = "T0001"
     http: aiohttp.ClientSession = field(default_factory=aiohttp.ClientSession)
-    stopped: bool = False
-
-    @classmethod
-    async def start(cls, settings: Settings, *, embedded_redis_dir: str = "data") -> BotUnderTest:
-        bot = await build_bot(settings, embedded_redis_dir=embedded_redis_dir)
-        runner = web.AppRunner(web_app(bot), access_log=None)
-        await runner.setup()
-        port = free_port()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        return cls(bot=bot, runner=runner, url=f"http://127.0.0.1:{port}")
-
-    async def stop(self, drain_seconds: float = 5.0) -> None:
-        self.stopped = True
-        await self.runner.shutdown()
-        await self.bot.close(drain_seconds=drain_seconds)
-        await self.runner.cleanup()
-        await self.http.close()
 
     async def settled(self, timeout: float = 5.0) -> None:  # noqa: ASYNC109
         """Wait until every message this process received is handled to the end, memory included."""
@@ -229,6 +210,31 @@ class BotUnderTest:
         }
         body = urlencode({"payload": json.dumps(payload)})
         return await self.post(body, content_type="application/x-www-form-urlencoded")
+
+
+@dataclass(kw_only=True)
+class BotUnderTest(SlackRequests):
+    """The bot, built as `python -m bot` builds it, serving its real HTTP endpoint on a free port."""
+
+    bot: Bot
+    runner: web.AppRunner
+    stopped: bool = False
+
+    @classmethod
+    async def start(cls, settings: Settings, *, embedded_redis_dir: str = "data") -> BotUnderTest:
+        bot = await build_bot(settings, embedded_redis_dir=embedded_redis_dir)
+        runner = web.AppRunner(web_app(bot), access_log=None)
+        await runner.setup()
+        port = free_port()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        return cls(bot=bot, runner=runner, url=f"http://127.0.0.1:{port}")
+
+    async def stop(self, drain_seconds: float = 5.0) -> None:
+        self.stopped = True
+        await self.runner.shutdown()
+        await self.bot.close(drain_seconds=drain_seconds)
+        await self.runner.cleanup()
+        await self.http.close()
 
 
 def env_for_subprocess(**extra: str) -> dict[str, str]:

@@ -90,7 +90,7 @@ class _MissingResponse(KeyError):
 
 
 def _new_id(prefix: str) -> str:
-    return prefix + secrets.token_hex(12)
+    return prefix + secrets.token_hex(24)  # as long as OpenAI's ids, which the Redis footprint depends on
 
 
 def _error_body(message: str, type_: str, param: str | None = None, code: str | None = None) -> JSON:

@@ -119,6 +119,8 @@ class FakeSlack:
         self.page_delay: float = 0.0
         self.streaming_error: str | None = None
         self.calls: list[Call] = []
+        # Called with each call Slack answered ok, once answered (the benchmarks time answers with it).
+        self.call_listeners: list[Callable[[Call], None]] = []
         self.ephemerals: list[dict[str, Any]] = []
         self.reactions: dict[tuple[str, str], set[str]] = {}
         self.statuses: list[tuple[str, str, str]] = []
@@ -293,7 +295,8 @@ class FakeSlack:
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         args = await _read_args(request)
-        self.calls.append(Call(method, args, time.monotonic()))
+        call = Call(method, args, time.monotonic())
+        self.calls.append(call)
         try:
             _authorize(method, request.headers.get("Authorization", ""))
             fault = self._take_fault(method)
@@ -304,7 +307,10 @@ class FakeSlack:
                 raise SlackError("unknown_method")
             if method in PAGED_METHODS and self.page_delay:
                 await asyncio.sleep(self.page_delay)
-            return web.json_response({"ok": True, **handler(args)})
+            answer = handler(args)
+            for listener in self.call_listeners:
+                listener(call)
+            return web.json_response({"ok": True, **answer})
         except SlackError as e:
             return web.json_response({"ok": False, "error": e.code})
 

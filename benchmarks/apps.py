@@ -1,0 +1,95 @@
+"""Starting the apps under benchmark in their own processes, and talking to them as Slack does."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+from harness import BOT_TOKEN, SIGNING_SECRET, SlackRequests, env_for_subprocess
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class AppProcess:
+    """`bot`, `baseline` or `floor`, serving `/slack/events` from a process of its own."""
+
+    name: str
+    process: asyncio.subprocess.Process
+    slack: SlackRequests  # signed requests to this app, as Slack sends them
+    log_path: Path
+
+    @classmethod
+    async def start(
+        cls,
+        name: str,
+        *,
+        slack_api_url: str,
+        openai_base_url: str,
+        redis_url: str,
+        log_dir: Path,
+        profile: Path | None = None,
+    ) -> AppProcess:
+        log_path = log_dir / f"{name}.log"
+        command = [sys.executable, "-m", "benchmarks.serve", name, "--slack-api-url", slack_api_url]
+        command += ["--redis-url", redis_url, "--prefix", f"bench-{name}"]
+        if profile is not None:
+            command += ["--profile", str(profile)]
+        env = env_for_subprocess(
+            OPENAI_BASE_URL=openai_base_url,
+            OPENAI_API_KEY="sk-bench-key-123456",
+            SLACK_BOT_TOKEN=BOT_TOKEN,  # the floor reads these; the bot gets the same from harness.test_settings
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        )
+        with log_path.open("wb") as log:
+            process = await asyncio.create_subprocess_exec(
+                *command, cwd=REPO_ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=log
+            )
+        assert process.stdout is not None
+        try:
+            line = await asyncio.wait_for(process.stdout.readline(), 30)
+        except TimeoutError:
+            line = b""
+        if not line.startswith(b"READY "):
+            process.kill()
+            raise RuntimeError(f"{name} did not start: {log_path.read_text()[-2000:]}")
+        # Slack delivers many events at once: no client-side cap on connections.
+        http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+        return cls(name, process, SlackRequests(url=line.split()[1].decode(), http=http), log_path)
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the app's process (Linux)."""
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        return 0
+
+    def cpu_seconds(self) -> float:
+        """CPU time the app's process has used so far, user and system (Linux)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    async def stop(self) -> None:
+        if not self.slack.http.closed:
+            await self.slack.http.close()
+        if self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self.process.wait(), 30)
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()
+        if self.process.returncode not in (0, -signal.SIGTERM):
+            print(f"warning: {self.name} exited with {self.process.returncode}; see {self.log_path}", file=sys.stderr)
+
+
+def errors_in_log(path: Path) -> list[str]:
+    """Lines the app logged at ERROR or above (a benchmark of a failing app measures nothing)."""
+    if not path.exists():
+        return []
+    return [line for line in path.read_text().splitlines() if " ERROR " in line or "Traceback" in line]

@@ -1,0 +1,314 @@
+"""The table: every figure for the bot, the baseline and the floor side by side, with ratios and targets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .scenarios import Concurrency, Footprint, Overhead, Rebuild
+
+PAYLOAD_TURNS = (2, 10, 25, 50)
+MB = 1024 * 1024
+
+
+@dataclass
+class Results:
+    options: Any
+    payload: dict[str, dict[int, int]] = field(default_factory=dict)
+    overhead: dict[str, Overhead] = field(default_factory=dict)
+    concurrency: dict[str, Concurrency] = field(default_factory=dict)
+    rebuild: dict[str, Rebuild] = field(default_factory=dict)
+    rebuild_floor: float | None = None
+    footprint: dict[str, Footprint] = field(default_factory=dict)
+    rss_started: dict[str, int] = field(default_factory=dict)  # idle, right after start
+    rss_after_burst: dict[str, int] = field(default_factory=dict)  # after figure 3
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    seconds: float = 0.0
+    machine: str = ""
+
+
+@dataclass(frozen=True)
+class Row:
+    figure: str
+    bot: str
+    baseline: str = "—"
+    floor: str = "—"
+    ratio: str = ""  # bot ÷ floor
+    target: str = ""
+    met: bool | None = None
+
+
+def _ms(seconds: float | None) -> str:
+    return "—" if seconds is None else f"{seconds * 1000:.1f} ms"
+
+
+def _num(value: float | None, digits: int = 1) -> str:
+    return "—" if value is None else f"{value:,.{digits}f}"
+
+
+def _ratio(a: float | None, b: float | None) -> str:
+    return "—" if a is None or not b else f"{a / b:.2f}×"
+
+
+def _verdict(met: bool | None) -> str:
+    return {True: "yes", False: "**no**", None: ""}[met]
+
+
+def rows(results: Results) -> list[Row]:
+    out: list[Row] = []
+    out += _payload_rows(results)
+    out += _overhead_rows(results)
+    out += _concurrency_rows(results)
+    out += _rebuild_rows(results)
+    out += _footprint_rows(results)
+    return out
+
+
+def _payload_rows(results: Results) -> list[Row]:
+    if not results.payload:
+        return []
+    last = max(len(p) for p in results.payload.values())
+    turns = [t for t in PAYLOAD_TURNS if t <= last] or [last]
+    if turns[-1] != last:
+        turns.append(last)
+
+    def at(app: str, turn: int) -> int | None:
+        return results.payload.get(app, {}).get(turn)
+
+    out = [
+        Row(
+            f"1. model request at turn {turn} (bytes)",
+            _num(at("bot", turn), 0),
+            _num(at("baseline", turn), 0),
+            _num(at("floor", turn), 0),
+            _ratio(at("bot", turn), at("floor", turn)),
+        )
+        for turn in turns
+    ]
+
+    def growth(app: str) -> float | None:
+        first, final = at(app, 2), at(app, turns[-1])
+        return final / first if first and final else None
+
+    bot_growth = growth("bot")
+    out.append(
+        Row(
+            f"1. growth: turn {turns[-1]} ÷ turn 2",
+            _num(bot_growth, 2) + "×" if bot_growth else "—",
+            _num(growth("baseline"), 2) + "×" if growth("baseline") else "—",
+            _num(growth("floor"), 2) + "×" if growth("floor") else "—",
+            target="bot ≤ 1.3×",
+            met=None if bot_growth is None else bot_growth <= 1.3,
+        )
+    )
+    return out
+
+
+def _overhead_rows(results: Results) -> list[Row]:
+    if not results.overhead:
+        return []
+    get = results.overhead.get
+    bot, base, floor = get("bot"), get("baseline"), get("floor")
+    turns = results.options.overhead_turns
+
+    def field_of(o: Overhead | None, name: str) -> float | None:
+        return None if o is None else float(getattr(o, name))
+
+    out = []
+    for name, label, limit in (("p50", "p50", 1.6), ("p99", "p99", 2.0)):
+        b, f = field_of(bot, name), field_of(floor, name)
+        out.append(
+            Row(
+                f"2. event → answer posted, {label} ({turns} turns, model {results.options.model_latency:g} s)",
+                _ms(b),
+                _ms(field_of(base, name)),
+                _ms(f),
+                _ratio(b, f),
+                f"≤ {limit:g}× floor",
+                None if b is None or f is None else b <= limit * f,
+            )
+        )
+    bot_cpu, floor_cpu = field_of(bot, "cpu_per_turn"), field_of(floor, "cpu_per_turn")
+    out.append(
+        Row(
+            "2. the app's CPU time per turn",
+            _ms(bot_cpu),
+            _ms(field_of(base, "cpu_per_turn")),
+            _ms(floor_cpu),
+            _ratio(bot_cpu, floor_cpu),
+        )
+    )
+    slack_calls = field_of(bot, "slack_calls_per_turn")
+    out.append(
+        Row(
+            "2. Slack API calls per turn",
+            _num(slack_calls, 2),
+            _num(field_of(base, "slack_calls_per_turn"), 2),
+            _num(field_of(floor, "slack_calls_per_turn"), 2),
+            target="1 (answer done before streaming)",
+            met=None if slack_calls is None else slack_calls <= 1.0,
+        )
+    )
+    out.append(
+        Row(
+            "2. Redis commands per turn (incl. those run by Lua scripts)",
+            _num(field_of(bot, "redis_commands_per_turn"), 2),
+            _num(field_of(base, "redis_commands_per_turn"), 2),
+            _num(field_of(floor, "redis_commands_per_turn"), 2),
+            target="bounded, small",
+        )
+    )
+    out.append(
+        Row(
+            "2. model requests per turn",
+            _num(field_of(bot, "model_requests_per_turn"), 2),
+            _num(field_of(base, "model_requests_per_turn"), 2),
+            _num(field_of(floor, "model_requests_per_turn"), 2),
+        )
+    )
+    return out
+
+
+def _concurrency_rows(results: Results) -> list[Row]:
+    if not results.concurrency:
+        return []
+    get = results.concurrency.get
+    bot, base, floor = get("bot"), get("baseline"), get("floor")
+    n, latency = results.options.concurrent, results.options.concurrent_model_latency
+    b = bot.all_answered if bot else None
+    f = floor.all_answered if floor else None
+    met = None if b is None or f is None else (b <= 1.2 * f and b < 3.5)
+    out = [
+        Row(
+            f"3. {n} mentions at once, model {latency:g} s: all answered",
+            _ms(b),
+            _ms(base.all_answered if base else None),
+            _ms(f),
+            _ratio(b, f),
+            "≤ 1.2× floor, < 3.5 s",
+            met,
+        )
+    ]
+    ack = bot.ack_p99 if bot else None
+    out.append(
+        Row(
+            "3. HTTP ack to Slack meanwhile, p99 (max)",
+            f"{_ms(ack)} ({_ms(bot.ack_max)})" if bot else "—",
+            f"{_ms(base.ack_p99)} ({_ms(base.ack_max)})" if base else "—",
+            f"{_ms(floor.ack_p99)} ({_ms(floor.ack_max)})" if floor else "—",
+            _ratio(ack, floor.ack_p99 if floor else None),
+            "< 500 ms",
+            None if ack is None else ack < 0.5,
+        )
+    )
+    return out
+
+
+def _rebuild_rows(results: Results) -> list[Row]:
+    if not results.rebuild:
+        return []
+    bot, base = results.rebuild.get("bot"), results.rebuild.get("baseline")
+    n = results.options.rebuild_messages
+    floor = results.rebuild_floor
+
+    def own(r: Rebuild | None) -> str:
+        if r is None:
+            return "—"
+        share = r.total - r.page_seconds
+        return f"{_ms(share)} ({share / r.total:.0%})"
+
+    return [
+        Row(
+            f"4. rebuild a {n:,}-message thread: event → answer",
+            _ms(bot.total if bot else None),
+            _ms(base.total if base else None),
+            _ms(floor),
+            _ratio(bot.total if bot else None, floor),
+            "dominated by page calls",
+        ),
+        Row(
+            f"4. of which history pages in Slack ({results.options.page_delay * 1000:g} ms each)",
+            f"{_ms(bot.page_seconds)} ({bot.pages} pages)" if bot else "—",
+            f"{_ms(base.page_seconds)} ({base.pages} pages)" if base else "—",
+            "floor: the same pages read alone",
+        ),
+        Row("4. the bot's own share (incl. the model round trip)", own(bot), own(base)),
+        Row(
+            "4. the next turn in that thread",
+            f"{_ms(bot.next_turn)} ({bot.next_turn_pages} pages)" if bot else "—",
+            f"{_ms(base.next_turn)} ({base.next_turn_pages} pages)" if base else "—",
+        ),
+    ]
+
+
+def _mb(value: int | None) -> str:
+    return "—" if value is None else f"{value / MB:.0f} MB"
+
+
+def _footprint_rows(results: Results) -> list[Row]:
+    out = []
+    for label, values in (
+        ("when started, idle", results.rss_started),
+        ("after figure 3's burst", results.rss_after_burst),
+    ):
+        if values:
+            bot, floor = values.get("bot"), values.get("floor")
+            out.append(
+                Row(f"5. app RSS {label}", _mb(bot), _mb(values.get("baseline")), _mb(floor), _ratio(bot, floor))
+            )
+    bot = results.footprint.get("bot")
+    if bot is None:
+        return out
+    counts = sorted(bot.rss)
+    final, half = bot.rss[counts[-1]], bot.rss[counts[len(counts) // 2]]
+    growth = final - half
+    series = " → ".join(f"{bot.rss[c] / MB:.0f}" for c in counts)
+    return [
+        *out,
+        Row(
+            "5. Redis bytes per remembered thread (MEMORY USAGE)",
+            _num(bot.thread_key_bytes, 0),
+            "whole transcript",
+            "nothing",
+            target="< 300 B",
+            met=bot.thread_key_bytes < 300,
+        ),
+        Row(
+            "5. Redis used_memory per conversation (incl. 1-hour de-dupe keys)",
+            _num(bot.used_memory_per_conversation, 0),
+        ),
+        Row(
+            f"5. bot RSS after {' / '.join(f'{c:,}' for c in counts)} conversations, 16 at a time (MB)",
+            series,
+            target="flat, < 150 MB",
+            met=final < 150 * MB and growth <= 10 * MB,
+        ),
+    ]
+
+
+def render(results: Results) -> str:
+    header = "| figure | bot | baseline (no chaining) | floor (bare handler) | bot ÷ floor | target | met |"
+    lines = [header, "|---|---:|---:|---:|---:|---|---|"]
+    for row in rows(results):
+        cells = [row.figure, row.bot, row.baseline, row.floor, row.ratio, row.target, _verdict(row.met)]
+        lines.append("| " + " | ".join(cells) + " |")
+    details = _details(results)
+    notes = [
+        "",
+        f"Machine: {results.machine}. Run took {results.seconds:.0f} s."
+        + (" SMOKE RUN: too few turns for the figures to mean anything." if results.options.smoke else ""),
+        *details,
+    ]
+    for app, errors in results.errors.items():
+        if errors:
+            notes.append(f"ERRORS logged by {app}: " + " / ".join(errors[:5]))
+    return "\n".join(lines + notes)
+
+
+def _details(results: Results) -> list[str]:
+    out = []
+    for app, o in results.overhead.items():
+        slack = ", ".join(f"{m} {n:.2f}" for m, n in sorted(o.slack_methods.items()))
+        redis = ", ".join(f"{c} {n:.2f}" for c, n in o.redis_by_command.items())
+        out.append(f"Per turn, {app}: Slack {slack or 'none'}; Redis {redis or 'none'}.")
+    return out

@@ -1,0 +1,359 @@
+"""The five measurements, each run against one app (bot, baseline or floor) on the shared fakes and Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import redis.asyncio as aioredis
+from fakes.openai import FakeOpenAI, RecordedRequest
+from fakes.slack import Call, FakeSlack
+from harness import BOT_TOKEN, RedisServer
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.history import read_thread
+
+from .apps import AppProcess
+
+ALICE = "UALICE"
+BOB = "UBOB"
+BOT_USER = "UBOT"
+ANSWER_METHODS = ("chat.postMessage", "chat.startStream")
+ANSWER_TIMEOUT_SECONDS = 30.0
+# People take seconds to reply; the bot stores its memory just after posting. A follow-up without a mention
+# that came before that would not be recognised as part of the bot's thread, so the benchmark pauses too.
+THINK_SECONDS = 0.05
+_channel_numbers = itertools.count(1)
+
+
+def new_channel() -> str:
+    return f"C{next(_channel_numbers):08d}"
+
+
+def model_answer(request: RecordedRequest) -> str:
+    """A plausible answer of a few hundred characters: the baseline re-sends every one of them."""
+    question = request.last_user_text[-60:]
+    return (
+        f"About “{question}”: here is a short answer with a list.\n\n"
+        "- The first point explains the idea in a sentence or two, as an assistant would.\n"
+        "- The second point gives an example, with `code` and a link to the docs.\n"
+        "- The third point says what to watch out for.\n\n"
+        "Tell me if you want more detail on any of these."
+    )
+
+
+@dataclass
+class Stack:
+    """The fakes and Redis every app talks to, and what the benchmark watches on them."""
+
+    slack: FakeSlack
+    model: FakeOpenAI
+    redis_server: RedisServer
+    redis: aioredis.Redis
+    log_dir: Path
+    waiting: dict[tuple[str, str], asyncio.Future[Call]] = field(default_factory=dict)
+    page_seconds: list[float] = field(default_factory=list)
+
+    @classmethod
+    async def start(cls, log_dir: Path) -> Stack:
+        slack = FakeSlack()
+        slack.add_user(ALICE, "Alice Liddell", "alice")
+        slack.add_user(BOB, "Bob Builder", "bob")
+        await slack.start()
+        model = FakeOpenAI()
+        model.default_reply = model_answer
+        await model.start()
+        redis_server = RedisServer()
+        redis_server.start()
+        stack = cls(slack, model, redis_server, aioredis.Redis.from_url(redis_server.url), log_dir)
+        slack.call_listeners.append(stack._on_slack_call)
+        return stack
+
+    async def stop(self) -> None:
+        await self.redis.aclose()
+        self.redis_server.stop()
+        await self.model.stop()
+        await self.slack.stop()
+
+    async def start_app(self, name: str, *, profile: Path | None = None) -> AppProcess:
+        return await AppProcess.start(
+            name,
+            slack_api_url=self.slack.api_url,
+            openai_base_url=self.model.base_url,
+            redis_url=self.redis_server.url,
+            log_dir=self.log_dir,
+            profile=profile,
+        )
+
+    def expect_answer(self, channel: str, thread_ts: str) -> asyncio.Future[Call]:
+        future: asyncio.Future[Call] = asyncio.get_running_loop().create_future()
+        self.waiting[(channel, thread_ts)] = future
+        return future
+
+    def _on_slack_call(self, call: Call) -> None:
+        if call.method in ANSWER_METHODS:
+            key = (str(call.args.get("channel", "")), str(call.args.get("thread_ts", "")))
+            future = self.waiting.pop(key, None)
+            if future is not None and not future.done():
+                future.set_result(call)
+        elif call.method == "conversations.replies":
+            self.page_seconds.append(time.monotonic() - call.at)  # as Slack spent it, the page delay included
+
+    async def redis_commands(self) -> Counter[str]:
+        """Commands Redis ran since the last `reset_redis_stats`, by name (the benchmark's own left out)."""
+        stats = await self.redis.info("commandstats")
+        counts: Counter[str] = Counter()
+        for name, values in stats.items():
+            command = name.removeprefix("cmdstat_")
+            if command not in ("config", "info"):
+                counts[command] = int(values["calls"])
+        return counts
+
+    async def reset_redis_stats(self) -> None:
+        await self.redis.config_resetstat()
+
+
+@dataclass(frozen=True)
+class Turn:
+    answered: float  # seconds from sending the event to the answer arriving at Slack
+    acks: tuple[float, ...]  # seconds until each HTTP request was answered
+    answered_at: float  # the answer's arrival at Slack, on the monotonic clock
+
+
+async def _timed(request: Any) -> float:
+    started = time.monotonic()
+    answer = await request
+    if answer.status != 200:
+        raise RuntimeError(f"the app answered HTTP {answer.status}: {answer.text[:200]}")
+    return time.monotonic() - started
+
+
+async def _await_answer(future: asyncio.Future[Call], app: AppProcess, where: str) -> Call:
+    try:
+        return await asyncio.wait_for(future, ANSWER_TIMEOUT_SECONDS)
+    except TimeoutError:
+        raise RuntimeError(f"{app.name} did not answer in {where}; see {app.log_path}") from None
+
+
+async def mention(stack: Stack, app: AppProcess, channel: str, text: str, *, thread_ts: str | None = None) -> Turn:
+    """Someone mentions the bot. Slack sends `app_mention`, and `message` too to apps subscribed to messages
+    (the bot and the baseline); the floor handler answers any message, so it gets the mention only."""
+    event = stack.slack.post_user_message(channel, ALICE, f"<@{BOT_USER}> {text}", thread_ts=thread_ts)
+    answer = stack.expect_answer(channel, thread_ts or event["ts"])
+    started = time.monotonic()
+    requests = [app.slack.mention(event)]
+    if app.name != "floor":
+        requests.append(app.slack.send_event(event))
+    acks = await asyncio.gather(*(_timed(r) for r in requests))
+    call = await _await_answer(answer, app, f"{channel}/{event['ts']}")
+    return Turn(call.at - started, tuple(acks), call.at)
+
+
+async def follow_up(stack: Stack, app: AppProcess, channel: str, thread_ts: str, text: str) -> Turn:
+    """A reply in a thread the bot takes part in, without a mention: one `message` event."""
+    await asyncio.sleep(THINK_SECONDS)
+    event = stack.slack.post_user_message(channel, BOB, text, thread_ts=thread_ts)
+    answer = stack.expect_answer(channel, thread_ts)
+    started = time.monotonic()
+    ack = await _timed(app.slack.send_event(event))
+    call = await _await_answer(answer, app, f"{channel}/{thread_ts}")
+    return Turn(call.at - started, (ack,), call.at)
+
+
+def question(n: int) -> str:
+    return f"Question {n}: how would you approach step {n} of the migration, and what could go wrong there?"
+
+
+def percentile(values: list[float], pct: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * pct // 100))
+    return ordered[int(rank) - 1]
+
+
+# 1. Payload per turn ------------------------------------------------------------------------------
+async def payload_per_turn(stack: Stack, app: AppProcess, turns: int) -> dict[int, int]:
+    """Bytes of the model request of each turn of one thread."""
+    channel = new_channel()
+    sizes: dict[int, int] = {}
+    first = len(stack.model.requests)
+    await mention(stack, app, channel, question(1))
+    thread_ts = stack.slack.messages(channel)[-1]["ts"]
+    sizes[1] = sum(r.raw_bytes for r in stack.model.requests[first:])
+    for turn in range(2, turns + 1):
+        first = len(stack.model.requests)
+        await follow_up(stack, app, channel, thread_ts, question(turn))
+        sizes[turn] = sum(r.raw_bytes for r in stack.model.requests[first:])
+    return sizes
+
+
+# 2. Overhead per turn -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Overhead:
+    p50: float
+    p99: float
+    slack_calls_per_turn: float
+    slack_methods: dict[str, float]
+    redis_commands_per_turn: float
+    redis_by_command: dict[str, float]
+    model_requests_per_turn: float
+    cpu_per_turn: float  # the app process's CPU seconds per turn
+
+
+async def overhead(stack: Stack, app: AppProcess, turns: int, *, threads: int) -> Overhead:
+    """Follow-ups spread over `threads` threads, one at a time: event in, complete answer posted."""
+    places = []
+    for n in range(threads):
+        channel = new_channel()
+        await mention(stack, app, channel, question(n))  # starts the thread; a warm-up, not measured
+        places.append((channel, stack.slack.messages(channel)[-1]["ts"]))
+        await follow_up(stack, app, *places[-1], question(n))
+    await stack.reset_redis_stats()
+    cpu_before = app.cpu_seconds()
+    calls_before, requests_before = len(stack.slack.calls), len(stack.model.requests)
+    times = []
+    for n in range(turns):
+        channel, thread_ts = places[n % threads]
+        times.append((await follow_up(stack, app, channel, thread_ts, question(n))).answered)
+    await asyncio.sleep(0.5)  # let anything the turns left running (status cues, trace exports) show up
+    cpu = app.cpu_seconds() - cpu_before
+    redis = await stack.redis_commands()
+    methods = Counter(c.method for c in stack.slack.calls[calls_before:])
+    return Overhead(
+        p50=percentile(times, 50),
+        p99=percentile(times, 99),
+        slack_calls_per_turn=sum(methods.values()) / turns,
+        slack_methods={m: n / turns for m, n in methods.items()},
+        redis_commands_per_turn=sum(redis.values()) / turns,
+        redis_by_command={c: n / turns for c, n in sorted(redis.items())},
+        model_requests_per_turn=(len(stack.model.requests) - requests_before) / turns,
+        cpu_per_turn=cpu / turns,
+    )
+
+
+# 3. Concurrency -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Concurrency:
+    all_answered: float
+    ack_p99: float
+    ack_max: float
+
+
+async def concurrency(stack: Stack, app: AppProcess, conversations: int, *, model_latency: float) -> Concurrency:
+    """`conversations` new threads mentioning the bot at the same moment, with a slow model."""
+    previous_latency, stack.model.latency = stack.model.latency, model_latency
+    try:
+        started = time.monotonic()
+        turns = await asyncio.gather(*(mention(stack, app, new_channel(), question(n)) for n in range(conversations)))
+    finally:
+        stack.model.latency = previous_latency
+    acks = [a for t in turns for a in t.acks]
+    return Concurrency(
+        all_answered=max(t.answered_at for t in turns) - started,
+        ack_p99=percentile(acks, 99),
+        ack_max=max(acks),
+    )
+
+
+# 4. Rebuild -------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Rebuild:
+    total: float  # mention in a long thread the bot has no memory of: event to answer posted
+    pages: int
+    page_seconds: float  # time Slack spent serving the history pages
+    model_payload: int
+    next_turn: float  # the follow-up after it
+    next_turn_pages: int
+
+
+async def rebuild(stack: Stack, app: AppProcess, messages: int, *, page_delay: float) -> Rebuild:
+    channel = new_channel()
+    root = stack.slack.post_user_message(channel, ALICE, "Planning the migration: thoughts welcome.")
+    for n in range(1, messages):
+        text = f"Message {n}: " + "a thought about the plan, with a few details to weigh. " * 2
+        if n % 10 == 0:
+            stack.slack.post_user_message(channel, BOT_USER, text, thread_ts=root["ts"], bot_id="BBOT")
+        else:
+            stack.slack.post_user_message(channel, (ALICE, BOB)[n % 2], text, thread_ts=root["ts"])
+    stack.slack.page_delay = page_delay
+    try:
+        stack.page_seconds.clear()
+        first = len(stack.model.requests)
+        turn = await mention(stack, app, channel, "can you sum this thread up?", thread_ts=root["ts"])
+        pages, page_seconds = len(stack.page_seconds), sum(stack.page_seconds)
+        payload = sum(r.raw_bytes for r in stack.model.requests[first:])
+        stack.page_seconds.clear()
+        after = await follow_up(stack, app, channel, root["ts"], "and what should we do first?")
+        next_pages = len(stack.page_seconds)
+    finally:
+        stack.slack.page_delay = 0.0
+    return Rebuild(turn.answered, pages, page_seconds, payload, after.answered, next_pages)
+
+
+async def page_reads_alone(stack: Stack, messages: int, *, page_delay: float) -> float:
+    """The floor of a rebuild: reading the same thread's pages with slack_sdk, and nothing else."""
+    channel = new_channel()
+    root = stack.slack.post_user_message(channel, ALICE, "Planning the migration: thoughts welcome.")
+    for n in range(1, messages):
+        text = f"Message {n}: " + "a thought about the plan, with a few details to weigh. " * 2
+        stack.slack.post_user_message(channel, (ALICE, BOB)[n % 2], text, thread_ts=root["ts"])
+    stack.slack.page_delay = page_delay
+    async with aiohttp.ClientSession() as session:
+        client = AsyncWebClient(token=BOT_TOKEN, base_url=stack.slack.api_url, session=session)
+        try:
+            started = time.monotonic()
+            await read_thread(client, channel, root["ts"])
+            return time.monotonic() - started
+        finally:
+            stack.slack.page_delay = 0.0
+
+
+# 5. Footprint ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Footprint:
+    thread_key_bytes: float  # MEMORY USAGE of a remembered thread's key, averaged over a sample
+    used_memory_per_conversation: float  # INFO used_memory delta over the run, per conversation
+    rss: dict[int, int]  # conversations so far -> the app's resident memory
+
+
+async def footprint(stack: Stack, app: AppProcess, conversations: int, *, in_flight: int = 16) -> Footprint:
+    """`conversations` new threads, `in_flight` at a time, watching Redis and the app's memory."""
+    checkpoints = sorted({0, conversations // 4, conversations // 2, 3 * conversations // 4, conversations})
+    rss = {0: app.rss_bytes()}
+    used_before = int((await stack.redis.info("memory"))["used_memory"])
+    limit = asyncio.Semaphore(in_flight)
+    threads_per_channel = 100
+    channel = new_channel()
+
+    async def one(n: int, channel: str) -> None:
+        async with limit:
+            await mention(stack, app, channel, question(n))
+
+    done = 0
+    for stop in checkpoints[1:]:
+        batch = []
+        for n in range(done, stop):
+            if n % threads_per_channel == 0:
+                channel = new_channel()
+            batch.append(one(n, channel))
+        await asyncio.gather(*batch)
+        done = stop
+        rss[done] = app.rss_bytes()
+        stack.model.requests.clear()  # the fake's own records; it needs them only for inspection
+    used_after = int((await stack.redis.info("memory"))["used_memory"])
+    sizes = []
+    async for key in stack.redis.scan_iter(match=f"bench-{app.name}:*:thread:*", count=1000):
+        sizes.append(int(await stack.redis.memory_usage(key, samples=0) or 0))
+        if len(sizes) >= 500:
+            break
+    return Footprint(
+        thread_key_bytes=sum(sizes) / max(1, len(sizes)),
+        used_memory_per_conversation=(used_after - used_before) / max(1, conversations),
+        rss=rss,
+    )

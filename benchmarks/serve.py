@@ -1,0 +1,87 @@
+"""One app under benchmark in its own process: `python -m benchmarks.serve bot|baseline|floor ...`.
+
+Each app gets a process of its own so that its CPU time and resident memory are its own, not the fakes'.
+It prints `READY <url>` once it serves, and stops on SIGTERM (writing its profile when asked for one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import socket
+from pathlib import Path
+
+from aiohttp import web
+
+MODEL = "gpt-test"
+
+
+async def serve(app_name: str, *, slack_api_url: str, redis_url: str, prefix: str) -> None:
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    if app_name == "floor":
+        # Only what the floor needs is imported here, so that its resident memory is its own.
+        from .floor import FloorHandler
+
+        floor = FloorHandler(
+            slack_api_url=slack_api_url,
+            bot_token=os.environ["SLACK_BOT_TOKEN"],
+            signing_secret=os.environ["SLACK_SIGNING_SECRET"],
+            model=MODEL,
+        )
+        runner = web.AppRunner(floor.web_app(), access_log=None)
+        await runner.setup()
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        print(f"READY http://127.0.0.1:{port}", flush=True)
+        await stop.wait()
+        await runner.cleanup()
+        await floor.close()
+        return
+    from harness import BotUnderTest, test_settings
+
+    # The baseline is the same bot that never chains: with no retention it rebuilds every turn from Slack.
+    retention = {"response_retention_days": 0.0} if app_name == "baseline" else {}
+    settings = test_settings(
+        slack_api_url=slack_api_url, redis_url=redis_url, redis_prefix=prefix, openai_model=MODEL, **retention
+    )
+    bot = await BotUnderTest.start(settings)
+    print(f"READY {bot.url}", flush=True)
+    await stop.wait()
+    await bot.stop(drain_seconds=5.0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("app", choices=("bot", "baseline", "floor"))
+    parser.add_argument("--slack-api-url", required=True)
+    parser.add_argument("--redis-url", required=True)
+    parser.add_argument("--prefix", default="bench")
+    parser.add_argument("--profile", type=Path, help="write a pyinstrument profile of this process here")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    run = serve(args.app, slack_api_url=args.slack_api_url, redis_url=args.redis_url, prefix=args.prefix)
+    if args.profile is None:
+        asyncio.run(run)
+        return
+    from pyinstrument import Profiler
+
+    profiler = Profiler(async_mode="disabled", interval=0.001)
+    profiler.start()
+    try:
+        asyncio.run(run)
+    finally:
+        profiler.stop()
+        args.profile.write_text(profiler.output_text(unicode=True, show_all=False))
+        args.profile.with_suffix(".html").write_text(profiler.output_html())
+        if profiler.last_session is not None:  # re-render with `pyinstrument --load <file>.pyisession`
+            profiler.last_session.save(args.profile.with_suffix(".pyisession"))
+
+
+if __name__ == "__main__":
+    main()

@@ -85,6 +85,7 @@ async def build_bot(settings: Settings, *, embedded_redis_dir: str = "data") -> 
         timeout=settings.openai_timeout_seconds,
         max_retries=settings.openai_max_retries,
     )
+    _ = openai_client.responses  # imported on first use otherwise: about half a second on the first answer
     configure_tracing(settings)
     conversations = Conversations(
         client=slack,

@@ -153,9 +153,7 @@ def conversation_input(
             if is_bot_notice(message):
                 continue
             text = message_text(message)
-            if items and items[-1]["role"] == "assistant":
-                items[-1]["content"] += "\n\n" + text  # one answer split over several messages
-            elif text:
+            if text:  # an answer split over several messages becomes one turn in alternate_roles
                 items.append({"role": "assistant", "content": text})
         elif message.get("user"):
             if message.get("subtype") not in (None, "file_share", "thread_broadcast", "bot_message"):
@@ -165,24 +163,48 @@ def conversation_input(
         elif message.get("bot_id"):
             author = message.get("username") or (message.get("bot_profile") or {}).get("name") or "a bot"
             items.append({"role": "user", "content": f"{author} (bot): {to_readable(message_text(message), names)}"})
-    return fit_budget(items, budget_chars)
+    return alternate_roles(fit_budget(items, budget_chars))
 
 
 def fit_budget(items: list[InputItem], budget_chars: int) -> list[InputItem]:
-    """Keep the first item and as many of the newest as fit; say how many were left out."""
-    total = sum(len(i["content"]) for i in items)
+    """Keep the first item and as many of the newest as fit; say how many were left out.
+
+    Sizes count the separator each item may get when `alternate_roles` joins it to its neighbour.
+    """
+    total = sum(_size(i) for i in items)
     if total <= budget_chars or not items:
         return items
     first, rest = items[0], items[1:]
-    if len(first["content"]) > budget_chars // 2:
-        first = {**first, "content": first["content"][: budget_chars // 2] + " […]"}
-    room = budget_chars - len(first["content"]) - _OMITTED_NOTE_ROOM
+    if _size(first) > budget_chars // 2:
+        first = {**first, "content": first["content"][: budget_chars // 2 - len(_JOIN) - 4] + " […]"}
+    room = budget_chars - _size(first) - _OMITTED_NOTE_ROOM
     newest: list[InputItem] = []
     for item in reversed(rest):
-        if len(item["content"]) > room:
+        if _size(item) > room:
             break
         newest.append(item)
-        room -= len(item["content"])
+        room -= _size(item)
     omitted = len(rest) - len(newest)
     note = {"role": "user", "content": f"[{omitted} earlier messages of this conversation are not shown]"}
     return [first, note, *reversed(newest)]
+
+
+def alternate_roles(items: list[InputItem]) -> list[InputItem]:
+    """Consecutive turns of one role as one turn: what the model expects, and far fewer items to send.
+
+    Each person's message keeps its "Name (<@id>):" opening, so who said what stays clear.
+    """
+    joined: list[InputItem] = []
+    for item in items:
+        if joined and joined[-1]["role"] == item["role"]:
+            joined[-1] = {**joined[-1], "content": joined[-1]["content"] + _JOIN + item["content"]}
+        else:
+            joined.append(item)
+    return joined
+
+
+_JOIN = "\n\n"
+
+
+def _size(item: InputItem) -> int:
+    return len(item["content"]) + len(_JOIN)

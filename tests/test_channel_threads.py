@@ -73,8 +73,7 @@ async def test_pulled_into_an_existing_thread_reads_it_first(bot, slack, model):
     sent = model.requests[-1]
     assert sent.previous_response_id is None
     assert sent.input_texts == [
-        ("user", "bob (<@UBOB>): the deploy failed with error 42"),
-        ("user", "alice (<@UALICE>): I saw it too, on staging"),
+        ("user", "bob (<@UBOB>): the deploy failed with error 42\n\nalice (<@UALICE>): I saw it too, on staging"),
         ("user", "alice (<@UALICE>): any idea what error 42 is?"),
     ]
 

@@ -92,8 +92,9 @@ async def test_a_long_thread_is_read_through_small_rate_limited_pages(bot, slack
     await say(bot, slack, "C1", ALICE, "<@UBOT> summarise please", thread_ts=root["ts"])
 
     await slack.wait_for_bot_messages("C1", root["ts"], 1, timeout=10)
-    texts = [text for _role, text in model.requests[-1].input_texts]
-    assert [t.split(": ", 1)[1] for t in texts] == [f"message {n}" for n in range(40)] + ["summarise please"]
+    earlier, current = model.requests[-1].input_texts  # people's messages in a row are one user turn
+    assert [line.split(": ", 1)[1] for line in earlier[1].split("\n\n")] == [f"message {n}" for n in range(40)]
+    assert current == ("user", "alice (<@UALICE>): summarise please")
     pages = [c for c in slack.calls_to("conversations.replies")]
     assert len(pages) == 1 + 3  # one refused with 429, then three pages of at most 15
 
@@ -107,13 +108,15 @@ async def test_rebuilt_context_keeps_the_root_and_the_newest_turns_within_the_bu
     await say(bot, slack, "C1", ALICE, "<@UBOT> what is the project called?", thread_ts=root["ts"])
 
     await slack.wait_for_bot_messages("C1", root["ts"], 1)
-    texts = [text for _role, text in model.requests[-1].input_texts]
-    assert texts[0] == "bob (<@UBOB>): ROOT: the project is called Zephyr"
-    assert "earlier messages of this conversation are not shown" in texts[1]
-    assert texts[-2] == "bob (<@UBOB>): filler message number 59"
-    assert texts[-1] == "alice (<@UALICE>): what is the project called?"
-    assert sum(len(t) for t in texts) <= 1_000
-    assert texts.count("alice (<@UALICE>): what is the project called?") == 1
+    earlier, current = model.requests[-1].input_texts
+    said = earlier[1].split("\n\n")  # people's messages in a row are one user turn
+    assert said[0] == "bob (<@UBOB>): ROOT: the project is called Zephyr"
+    assert "earlier messages of this conversation are not shown" in said[1]
+    assert said[-1] == "bob (<@UBOB>): filler message number 59"
+    assert said[2:] == [f"bob (<@UBOB>): filler message number {n:02d}" for n in range(60 - len(said[2:]), 60)]
+    assert current == ("user", "alice (<@UALICE>): what is the project called?")
+    assert len(earlier[1]) + len(current[1]) <= 1_000
+    assert "what is the project called?" not in earlier[1]
 
 
 async def test_the_bot_stays_part_of_a_thread_for_90_days_and_every_key_expires(bot, slack, redis_url):

@@ -10,6 +10,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
 # Slack allows 12,000 characters of markdown blocks per message and refuses about 13,000 in
 # practice; staying well under leaves room for a message's other fields.
 MESSAGE_MARKDOWN_LIMIT = 10_000
@@ -21,34 +24,69 @@ def markdown_blocks(text: str) -> list[dict[str, Any]]:
     return [{"type": "markdown", "text": text}]
 
 
-_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+")
-_EMPHASIS = re.compile(r"(\*\*|__|~~)(?=\S)(.+?)(?<=\S)\1")
-_LINK = re.compile(r"!?\[([^\]\n]+)\]\((\S+?)\)")
-_TABLE_RULE = re.compile(r"^\s*\|?(\s*:?-{3,}:?\s*\|)+\s*(:?-{3,}:?)?\s*$")
+# The parser behind the plain-text version (CommonMark plus GitHub's tables and strikethrough).
+_MARKDOWN = MarkdownIt("commonmark").enable(["table", "strikethrough"])
 
 
 def plain_text(markdown: str) -> str:
     """The `text` that goes with a `markdown` block: what notifications and screen readers read.
 
-    Slack renders the block itself; this only drops the markers a reader would hear as symbols
-    (heading hashes, `**`, fences, table rules, link syntax) and leaves code as written.
+    Slack renders the block itself; this keeps the words and drops the markup a reader would hear as
+    symbols (heading hashes, emphasis, fences, table rules, link syntax). Code stays as written; list
+    items keep their bullet or number, table rows their cells.
     """
-    lines: list[str] = []
-    in_code = False
-    for line in markdown.split("\n"):
-        if _FENCE.match(line):
-            in_code = not in_code
-            continue
-        if in_code:
-            lines.append(line)
-            continue
-        if _TABLE_RULE.match(line):
-            continue
-        line = _HEADING.sub("", line)
-        line = _EMPHASIS.sub(r"\2", line)
-        line = _LINK.sub(lambda m: m.group(1) if m.group(1) == m.group(2) else f"{m.group(1)} ({m.group(2)})", line)
-        lines.append(line)
-    return "\n".join(lines).strip()
+    pieces: list[tuple[str, int | None]] = []  # (text, the list or table it belongs to)
+    groups: list[int] = []  # the open lists and tables, innermost last
+    cells: list[str] | None = None
+    prefix = ""
+    for n, token in enumerate(_MARKDOWN.parse(markdown)):
+        if token.type in ("bullet_list_open", "ordered_list_open", "table_open"):
+            groups.append(n)
+        elif token.type in ("bullet_list_close", "ordered_list_close", "table_close"):
+            groups.pop()
+        elif token.type == "list_item_open":
+            prefix = f"{token.info}{token.markup} " if token.info else "- "  # info: an ordered item's number
+        elif token.type == "tr_open":
+            cells = []
+        elif token.type == "tr_close" and cells is not None:
+            pieces.append(("| " + " | ".join(cells) + " |", groups[-1]))
+            cells = None
+        elif token.type in ("fence", "code_block"):
+            pieces.append((token.content.rstrip("\n"), None))
+        elif token.type == "inline":
+            text = _inline_text(token.children or [])
+            if cells is not None:
+                cells.append(text)
+            else:
+                pieces.append((prefix + text, groups[-1] if groups else None))
+                prefix = ""
+    text = ""
+    for i, (piece, group) in enumerate(pieces):
+        if i:
+            tight = group is not None and group == pieces[i - 1][1]
+            text += "\n" if tight else "\n\n"
+        text += piece
+    return text.strip()
+
+
+def _inline_text(children: list[Token]) -> str:
+    parts: list[str] = []
+    links: list[tuple[str, int]] = []  # (href, where its label starts)
+    for token in children:
+        if token.type in ("text", "code_inline", "html_inline"):
+            parts.append(token.content)
+        elif token.type in ("softbreak", "hardbreak"):
+            parts.append("\n")
+        elif token.type == "image":
+            parts.append(token.content)
+        elif token.type == "link_open":
+            links.append((str(token.attrGet("href") or ""), len(parts)))
+        elif token.type == "link_close" and links:
+            href, start = links.pop()
+            label = "".join(parts[start:])
+            if href and href != label and href.removeprefix("mailto:") != label:
+                parts.append(f" ({href})")
+    return "".join(parts)
 
 
 def split_markdown(text: str, limit: int = MESSAGE_MARKDOWN_LIMIT) -> list[str]:

@@ -7,7 +7,7 @@ import re
 from conftest import ALICE
 from harness import say
 
-from bot.render import MESSAGE_MARKDOWN_LIMIT
+from bot.render import MESSAGE_MARKDOWN_LIMIT, plain_text
 
 MARKDOWN_ANSWER = """\
 # Deploying
@@ -116,3 +116,11 @@ async def test_a_very_long_streamed_answer_continues_in_new_messages_with_code_i
     assert [w for w in _words(shown) if not w.startswith("```")] == [
         w for w in _words(long_answer) if not w.startswith("```")
     ]
+
+
+def test_the_plain_text_version_keeps_numbers_mentions_and_link_targets():
+    markdown = "Ask <@UBOB>:\n\n1. open [the runbook](https://wiki.example.com/run)\n2. ~~panic~~ *breathe*"
+
+    assert (
+        plain_text(markdown) == "Ask <@UBOB>:\n\n1. open the runbook (https://wiki.example.com/run)\n2. panic breathe"
+    )

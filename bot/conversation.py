@@ -25,12 +25,13 @@ from .history import (
     user_ids_in,
     user_turn,
 )
-from .memory import Memory, Recall, ThreadState, now_ts
+from .memory import Memory
 from .people import People
 from .reply import Reply, StreamingSupport, post_notice
 from .routing import ConversationKey, IncomingMessage, is_empty_mention, is_reset_request
 from .slack_text import mentioned_user_ids
 from .status import StatusCue
+from .thread_state import Recall, ThreadState, now_ts
 
 logger = logging.getLogger(__name__)
 

@@ -10,9 +10,9 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from .memory import ts_value
 from .routing import is_reset_request
 from .slack_text import mentions_user, people_in, strip_leading_mention, to_readable
+from .thread_state import ts_value
 
 logger = logging.getLogger(__name__)
 

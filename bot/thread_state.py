@@ -1,0 +1,78 @@
+"""What the bot remembers of one conversation, as plain values: no Redis here, only decisions.
+
+`ThreadState` is what Redis keeps per conversation (encoded in one short string); `Recall` is what a
+turn starts from, and decides whether the chain can be used or the conversation must be rebuilt.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+
+def ts_value(ts: str) -> Decimal:
+    """A Slack ts ("1767000000.000100") as a number; "" is the beginning of time."""
+    try:
+        return Decimal(ts) if ts else Decimal(0)
+    except InvalidOperation:
+        return Decimal(0)
+
+
+def latest_ts(*stamps: str) -> str:
+    return max(stamps, key=ts_value, default="")
+
+
+def now_ts() -> str:
+    return f"{time.time():.6f}"
+
+
+@dataclass(frozen=True)
+class ThreadState:
+    """What Redis keeps per conversation; its presence means the bot is part of the thread."""
+
+    response_id: str = ""
+    stored_at: float = 0.0
+    anchor_ts: str = ""  # the Slack ts of the last message answered
+    reset_ts: str = ""  # messages at or before this were forgotten by a reset
+
+    def encode(self) -> str:
+        return f"{self.response_id}|{int(self.stored_at)}|{self.anchor_ts}|{self.reset_ts}"
+
+    @classmethod
+    def decode(cls, raw: str) -> ThreadState:
+        response_id, stored_at, anchor_ts, reset_ts = ([*raw.split("|"), "", "", ""])[:4]
+        try:
+            stored = float(stored_at or 0)
+        except ValueError:
+            stored = 0.0
+        return cls(response_id, stored, anchor_ts, reset_ts)
+
+
+@dataclass(frozen=True)
+class Recall:
+    """What the bot remembers of one conversation at the start of a turn."""
+
+    state: ThreadState | None  # None: nothing remembered (not part of the thread, as far as Redis knows)
+    raw: str | None  # the stored value as read, for compare-and-set; None when Redis was unreachable
+    channel_reset_ts: str = ""
+
+    @property
+    def from_redis(self) -> bool:
+        return self.raw is not None
+
+    @property
+    def forget_before(self) -> str:
+        """Messages at or before this ts must never reach the model again."""
+        return latest_ts(self.state.reset_ts if self.state else "", self.channel_reset_ts)
+
+    def usable_response_id(self, now: float, retention_seconds: float) -> str | None:
+        """The id to chain from, or None when the conversation must be rebuilt from Slack."""
+        state = self.state
+        if state is None or not state.response_id:
+            return None
+        if now - state.stored_at > retention_seconds:
+            return None
+        if ts_value(state.anchor_ts) <= ts_value(self.forget_before):
+            return None
+        return state.response_id

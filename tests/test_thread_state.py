@@ -1,0 +1,37 @@
+"""When the bot may chain from what it stored, and when it must rebuild (the pure decision, no servers)."""
+
+from __future__ import annotations
+
+from bot.thread_state import Recall, ThreadState
+
+DAY = 86400.0
+NOW = 1_800_000_000.0
+
+
+def recall(state: ThreadState | None, channel_reset_ts: str = "") -> Recall:
+    return Recall(state=state, raw=state.encode() if state else "", channel_reset_ts=channel_reset_ts)
+
+
+def test_a_fresh_id_is_chained_from():
+    state = ThreadState(response_id="resp_1", stored_at=NOW - DAY, anchor_ts="1799999000.000100")
+    assert recall(state).usable_response_id(NOW, retention_seconds=30 * DAY) == "resp_1"
+
+
+def test_an_id_past_retention_nothing_stored_or_only_participation_means_rebuild():
+    old = ThreadState(response_id="resp_1", stored_at=NOW - 31 * DAY, anchor_ts="1797000000.000100")
+    assert recall(old).usable_response_id(NOW, retention_seconds=30 * DAY) is None
+    assert recall(None).usable_response_id(NOW, retention_seconds=30 * DAY) is None
+    assert recall(ThreadState(stored_at=NOW)).usable_response_id(NOW, retention_seconds=30 * DAY) is None
+
+
+def test_an_id_from_before_a_reset_is_never_used_again():
+    state = ThreadState(response_id="resp_1", stored_at=NOW, anchor_ts="1799999000.000100")
+    assert recall(state, channel_reset_ts="1799999500.000000").usable_response_id(NOW, 30 * DAY) is None
+    reset_in_thread = ThreadState(stored_at=NOW, anchor_ts="1799999500.0", reset_ts="1799999500.0")
+    assert recall(reset_in_thread).forget_before == "1799999500.0"
+
+
+def test_the_stored_form_round_trips_and_survives_damage():
+    state = ThreadState(response_id="resp_1", stored_at=NOW, anchor_ts="1799999000.000100", reset_ts="1.0")
+    assert ThreadState.decode(state.encode()) == state
+    assert ThreadState.decode("resp_2|not-a-number") == ThreadState(response_id="resp_2")

@@ -38,8 +38,4 @@ RESET_THREAD = "Done: I've forgotten this thread. What's said from now on starts
 RESET_THREAD_NOTE = "<@{user}> cleared my memory of this thread. I'll start fresh from here."
 RESET_DM = "Done: I've forgotten our conversation here, including every thread in this DM."
 RESET_CHANNEL = "Done: I've forgotten every thread in this channel. New messages start fresh."
-RESET_NO_HISTORY = (
-    "I couldn't read this conversation from Slack just now, so I can't answer yet. Please try again in a minute."
-)
-FAILED = "I couldn't reset just now. Please try again in a moment."
 RESET_NOT_A_THREAD = "There's nothing for me to forget there."

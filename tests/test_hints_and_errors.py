@@ -31,7 +31,7 @@ async def test_a_model_error_is_one_friendly_sentence_without_details(bot, slack
     question = await say(bot, slack, "C1", ALICE, "<@UBOT> hello")
 
     [notice] = await slack.wait_for_bot_messages("C1", question["ts"], 1)
-    assert notice["text"] == phrases.FAILED
+    assert notice["text"] == "Something went wrong on my side and I couldn't answer. Please try again."
     assert "secret-internal-detail" not in notice["text"] and "400" not in notice["text"]
 
 

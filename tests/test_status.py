@@ -28,7 +28,7 @@ async def test_the_cue_goes_away_when_the_answer_fails_too(bot, slack, model):
     question = await say(bot, slack, "C1", ALICE, "<@UBOT> think hard about this")
 
     [notice] = await slack.wait_for_bot_messages("C1", question["ts"], 1)
-    assert notice["text"] == phrases.FAILED
+    assert notice["text"] == "Something went wrong on my side and I couldn't answer. Please try again."
     await slack.wait_for(lambda: ("C1", question["ts"]) not in slack.reactions)
     assert len(slack.calls_to("reactions.add")) == 1
 

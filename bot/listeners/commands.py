@@ -9,7 +9,6 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 
 from .. import phrases
 from ..conversation import Conversations
-from ..redis_link import RedisUnavailable
 
 
 def register(app: AsyncApp, conversations: Conversations) -> None:
@@ -19,11 +18,7 @@ def register(app: AsyncApp, conversations: Conversations) -> None:
         if not channel_id or not team_id:
             await ack(text=phrases.RESET_NOT_A_THREAD)
             return
-        try:
-            await conversations.reset_channel(team_id, channel_id)
-        except RedisUnavailable:
-            await ack(text=phrases.RESET_FAILED)
-            return
+        await conversations.reset_channel(team_id, channel_id)  # kept and written later if Redis is away
         await ack(text=phrases.RESET_DM if channel_id.startswith("D") else phrases.RESET_CHANNEL)
 
     app.command("/reset")(on_reset)

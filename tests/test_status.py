@@ -5,7 +5,6 @@ from __future__ import annotations
 from conftest import ALICE
 from harness import say
 
-from bot import phrases
 from bot.status import THINKING_REACTION, THINKING_STATUS
 
 

@@ -11,6 +11,7 @@ from agents import set_trace_processors
 from agents.tracing.processors import BackendSpanExporter, BatchTraceProcessor
 from openai import AsyncOpenAI
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -71,6 +72,14 @@ async def build_bot(settings: Settings, *, embedded_redis_dir: str = "data") -> 
     except Exception as error:
         await slack.session.close()
         raise StartupError(f"Cannot reach Slack at {settings.slack_api_url} ({type(error).__name__}).") from None
+    try:
+        return await _build_with(settings, slack, auth, embedded_redis_dir)
+    except BaseException:
+        await slack.session.close()
+        raise
+
+
+async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embedded_redis_dir: str) -> Bot:
     bot = BotIdentity(user_id=auth["user_id"], bot_id=auth.get("bot_id") or "")
 
     redis_client, embedded = connect(settings.redis_url, embedded_dir=embedded_redis_dir)
@@ -103,8 +112,15 @@ async def build_bot(settings: Settings, *, embedded_redis_dir: str = "data") -> 
         ),
     )
 
+    authorization = AuthorizeResult.from_auth_test_response(bot_token=settings.slack_bot_token, auth_test_response=auth)
+
+    async def authorize(**_: Any) -> AuthorizeResult:
+        return authorization  # one workspace, one token: the auth.test made at start-up, not another per process
+
     bolt = AsyncApp(
-        client=slack,  # Bolt authorizes with its token, calling auth.test once and caching it
+        # Bolt gives each request a copy of this client with the authorized token; the session is shared.
+        client=AsyncWebClient(base_url=slack.base_url, session=slack.session, retry_handlers=slack.retry_handlers),
+        authorize=authorize,
         signing_secret=settings.slack_signing_secret,
         request_verification_enabled=not settings.socket_mode,
         logger=logging.getLogger("slack_bolt"),

@@ -20,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 logger = logging.getLogger(__name__)
 
+SLACK_TIMEOUT_SECONDS = 30.0  # one Web API call, as slack_sdk's default
 RATE_LIMIT_RETRIES = 6  # history pages may be limited to one call a minute: wait rather than give up
 
 
@@ -73,5 +74,6 @@ def build_client(token: str, base_url: str) -> AsyncWebClient:
     One HTTP session for the process: without it slack_sdk opens a new session, and a new connection
     (TLS handshake included), for every call.
     """
-    session = aiohttp.ClientSession()
+    # slack_sdk applies its own 30 s timeout only to sessions it makes itself.
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=SLACK_TIMEOUT_SECONDS))
     return AsyncWebClient(token=token, base_url=base_url, retry_handlers=retry_handlers(), session=session)

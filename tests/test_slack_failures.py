@@ -69,3 +69,13 @@ async def test_when_slack_will_not_give_the_history_to_rebuild_the_thread_is_tol
     assert rebuilt.previous_response_id is None
     assert ("user", "alice (<@UALICE>): the code word is heron") in rebuilt.input_texts
     assert ("assistant", phrases.NO_HISTORY) not in rebuilt.input_texts  # notices are not the conversation
+
+
+async def test_the_first_event_after_a_start_needs_no_second_auth_test(bot, slack, model):
+    slack.fail_next("auth.test", "internal_error", count=3)  # Slack stumbles right after the deploy
+
+    question = await say(bot, slack, "C1", ALICE, "<@UBOT> first question after the deploy")
+
+    [answer] = await slack.wait_for_bot_messages("C1", question["ts"], 1)
+    assert answer["text"] == "Reply 1: alice (<@UALICE>): first question after the deploy"
+    assert len(slack.calls_to("auth.test")) == 1  # the one made at start-up

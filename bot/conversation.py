@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -139,8 +140,16 @@ class Conversations:
         if message.mentioned and not message.is_dm:
             # From now on the bot is part of this thread: a follow-up sent while this turn runs is answered too.
             await self._memory.mark_participating(key)
-        async with self._memory.turn_lock(key, message.ts):
-            await self._answer(message, prefetched)
+        answering = False
+        try:
+            async with self._memory.turn_lock(key, message.ts):
+                answering = True
+                await self._answer(message, prefetched)
+        except asyncio.CancelledError:
+            if not answering:  # shutting down before this message's turn came: say so, don't leave it unanswered
+                with contextlib.suppress(Exception):
+                    await post_notice(self._client, key.channel_id, message.reply_thread_ts, phrases.RESTARTING)
+            raise
 
     async def _taking_part(self, message: IncomingMessage) -> tuple[bool, list[dict[str, Any]] | None]:
         """Whether the bot is part of this thread; without Redis, Slack's thread history tells."""
@@ -149,7 +158,12 @@ class Conversations:
             return True, None
         if recall.from_redis:
             return False, None
-        messages = await read_thread(self._client, message.key.channel_id, message.key.thread_ts)
+        try:
+            messages = await read_thread(self._client, message.key.channel_id, message.key.thread_ts)
+        except HistoryUnavailable as error:
+            # Neither Redis nor Slack can say whether this thread is the bot's: better silent than intrusive.
+            logger.warning("Left a follow-up in %s unanswered: Redis is away and Slack said %s", message.key, error)
+            return False, None
         return any(self._is_ours(m) for m in messages), messages
 
     def _is_ours(self, message: dict[str, Any]) -> bool:
@@ -158,7 +172,7 @@ class Conversations:
     async def _answer(self, message: IncomingMessage, prefetched: list[dict[str, Any]] | None) -> None:
         key = message.key
         recall = await self._memory.recall(key)
-        first_turn = recall.state is None
+        first_turn = recall.state is None and recall.from_redis  # unknown while Redis is away: no retitling
         previous = recall.usable_response_id(time.time(), self._limits.retention_seconds)
         mentioned = [u for u in mentioned_user_ids(message.text) if u != self.bot.user_id]
         speaker_names = await self._people.names(key.team_id, [message.user_id, *mentioned])
@@ -185,10 +199,10 @@ class Conversations:
             assistant_thread=message.is_assistant_thread,
             delay=self._limits.instant_answer_seconds,
         )
-        cue.start()
         if message.is_assistant_thread and first_turn:  # the thread's first question names it
             title = thread_title(message.text, bot_user_id=self.bot.user_id, names=speaker_names)
             await set_thread_title(self._client, key, title)
+        cue.start()  # just before the try whose finally clears it
         output: TurnOutput | None = None
         try:
             async with asyncio.timeout(self._limits.turn_timeout_seconds):

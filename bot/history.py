@@ -171,12 +171,13 @@ def fit_budget(items: list[InputItem], budget_chars: int) -> list[InputItem]:
 
     Sizes count the separator each item may get when `alternate_roles` joins it to its neighbour.
     """
+    budget_chars = max(budget_chars, 0)
     total = sum(_size(i) for i in items)
     if total <= budget_chars or not items:
         return items
     first, rest = items[0], items[1:]
     if _size(first) > budget_chars // 2:
-        first = {**first, "content": first["content"][: budget_chars // 2 - len(_JOIN) - 4] + " […]"}
+        first = {**first, "content": first["content"][: max(0, budget_chars // 2 - len(_JOIN) - 4)] + " […]"}
     room = budget_chars - _size(first) - _OMITTED_NOTE_ROOM
     newest: list[InputItem] = []
     for item in reversed(rest):
@@ -185,6 +186,8 @@ def fit_budget(items: list[InputItem], budget_chars: int) -> list[InputItem]:
         newest.append(item)
         room -= _size(item)
     omitted = len(rest) - len(newest)
+    if not omitted:
+        return [first, *reversed(newest)]
     note = {"role": "user", "content": f"[{omitted} earlier messages of this conversation are not shown]"}
     return [first, note, *reversed(newest)]
 

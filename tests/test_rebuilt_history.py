@@ -46,3 +46,25 @@ def test_the_budget_counts_what_joining_turns_adds():
     assert lines[0] == "bob (<@UBOB>): message 001"
     assert lines[-1] == "bob (<@UBOB>): message 199"
     assert "earlier messages of this conversation are not shown" in lines[1]
+
+
+def test_an_oversized_first_message_is_cut_without_a_note_about_nothing_left_out():
+    thread = [said("UBOB", "x" * 3_000, "1.000001"), said("UALICE", "short reply", "1.000002")]
+
+    [item] = conversation_input(
+        thread, bot=BOT, current_ts="2.0", forget_before="", names=NAMES, budget_chars=1_000, is_dm=False
+    )
+
+    assert item["content"].endswith(" […]\n\nalice (<@UALICE>): short reply")
+    assert "not shown" not in item["content"]
+    assert len(item["content"]) <= 1_000
+
+
+def test_no_room_at_all_keeps_almost_nothing_rather_than_everything():
+    thread = [said("UBOB", "x" * 3_000, "1.000001")]
+
+    [item] = conversation_input(
+        thread, bot=BOT, current_ts="2.0", forget_before="", names=NAMES, budget_chars=-50, is_dm=False
+    )
+
+    assert len(item["content"]) < 10

@@ -50,3 +50,18 @@ async def test_an_answer_that_cannot_finish_before_shutdown_is_abandoned_with_a_
     await say(restarted, slack, "C1", ALICE, "which number?", thread_ts=thread)
     await slack.wait_for_bot_messages("C1", thread, 3)
     assert model.requests[-1].previous_response_id == remembered  # nothing of the abandoned turn was kept
+
+
+async def test_a_message_still_waiting_its_turn_at_shutdown_is_told_too(start_bot, slack, model):
+    bot = await start_bot()
+    model.hold_next()  # the first answer is still being written when the host stops the bot
+    question = await say(bot, slack, "C1", ALICE, "<@UBOT> write me a long report")
+    thread = question["ts"]
+    await slack.wait_for(lambda: model.waiting == 1)
+    await say(bot, slack, "C1", ALICE, "and add a summary", thread_ts=thread)  # waits behind the first
+    await asyncio.sleep(0.2)
+
+    await bot.stop(drain_seconds=0.2)
+
+    assert [a["text"] for a in slack.bot_messages("C1", thread)] == [phrases.RESTARTING, phrases.RESTARTING]
+    assert len(model.requests) == 1  # the follow-up never reached the model

@@ -42,8 +42,7 @@ class TurnLimits:
     retention_seconds: float
     history_budget_chars: int
     turn_timeout_seconds: float
-    # An answer complete sooner than this is posted in one message, with no status shown.
-    instant_answer_seconds: float = 0.3
+    instant_answer_seconds: float  # an answer complete sooner is posted in one message, with no status shown
 
 
 class Conversations:

@@ -28,7 +28,8 @@ SEEN_TTL_SECONDS = 3600  # Slack stops retrying an event after about 5 minutes
 RESET_TTL_SECONDS = 400 * 86400  # a channel-wide /reset outlives any thread's memory of it
 NAME_TTL_SECONDS = 86400
 LOCK_TIMEOUT_SECONDS = 60.0  # renewed while a turn runs; expires if its process dies
-LOCK_POLL_SECONDS = 0.02
+LOCK_POLL_SECONDS = 0.02  # the next in line
+QUEUED_POLL_SECONDS = 0.2  # those behind it: a burst in one thread must not become a storm of Redis calls
 # A waiter at the head of the queue that does not take a free lock for this long is gone.
 ABANDONED_WAITER_SECONDS = 2.0
 _LOCAL_SEEN_MAX = 10_000
@@ -309,7 +310,7 @@ class Memory:
                         head_free_since = None
                 else:
                     head_free_since = None
-                await asyncio.sleep(LOCK_POLL_SECONDS)
+                await asyncio.sleep(LOCK_POLL_SECONDS if mine_first else QUEUED_POLL_SECONDS)
                 async with self._guard.client.pipeline(transaction=False) as pipe:
                     pipe.zrange(queue_key, 0, 0, withscores=True)
                     pipe.exists(self._lock_key(key))
@@ -318,8 +319,10 @@ class Memory:
             return None
         except asyncio.CancelledError:
             # Leave the queue at once rather than make the next turn wait for an abandoned place.
-            with contextlib.suppress(RedisUnavailable):
+            with contextlib.suppress(RedisUnavailable, LockError):
                 await self._guard.run(lambda r: r.zrem(queue_key, ts))
+                if lock.local.token is not None:  # taken just before the cancel: don't leave it to expire
+                    await self._guard.run(lambda _r: lock.release())
             raise
 
     async def _renew(self, lock: Lock, key: ConversationKey) -> None:

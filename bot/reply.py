@@ -28,7 +28,6 @@ from .render import MESSAGE_MARKDOWN_LIMIT, cut_for_room, markdown_blocks, plain
 
 logger = logging.getLogger(__name__)
 
-STREAM_AFTER_SECONDS = 0.3  # an answer complete by then needs no streaming (the default of `stream_after`)
 STREAM_INTERVAL_SECONDS = 0.3  # between appends to a native stream
 UPDATE_INTERVAL_SECONDS = 1.0  # between edits of the fallback message
 STREAMING_RETRY_SECONDS = 3600.0  # after Slack refuses streaming, ask again this much later
@@ -71,7 +70,7 @@ class Reply:
         team_id: str,
         user_id: str,
         streaming: StreamingSupport,
-        stream_after: float = STREAM_AFTER_SECONDS,
+        stream_after: float,  # an answer complete by then needs no streaming
     ) -> None:
         self._client = client
         self._stream_after = stream_after

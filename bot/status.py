@@ -11,8 +11,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 logger = logging.getLogger(__name__)
 
-# An answer that arrives sooner than this shows no status at all: no flicker, and no Slack calls.
-STATUS_DELAY_SECONDS = 0.3
 THINKING_REACTION = "eyes"
 THINKING_STATUS = "is thinking…"
 
@@ -28,7 +26,7 @@ class StatusCue:
         thread_ts: str | None,
         message_ts: str,
         assistant_thread: bool,
-        delay: float = STATUS_DELAY_SECONDS,
+        delay: float,
     ) -> None:
         self._client = client
         self._channel = channel

@@ -61,9 +61,6 @@ class AssistantPane:
         if viewed_channel_id:
             await self._memory.remember_viewed_channel(key, viewed_channel_id)
 
-    async def viewed_channel(self, key: ConversationKey) -> str:
-        return await self._memory.viewed_channel(key)
-
 
 def suggested_prompts() -> list[dict[str, str]]:
     return [{"title": title, "message": message} for title, message in phrases.ASSISTANT_PROMPTS]

@@ -150,6 +150,10 @@ class Conversations:
                     await post_notice(self._client, key.channel_id, message.reply_thread_ts, phrases.RESTARTING)
             raise
 
+    async def _viewed_channel(self, message: IncomingMessage) -> str:
+        """In the assistant pane: the channel the person has open beside it (read after de-duplication)."""
+        return await self._memory.viewed_channel(message.key) if message.is_assistant_thread else ""
+
     async def _taking_part(self, message: IncomingMessage) -> tuple[bool, list[dict[str, Any]] | None]:
         """Whether the bot is part of this thread; without Redis, Slack's thread history tells."""
         recall = await self._memory.recall(message.key)
@@ -178,7 +182,7 @@ class Conversations:
         context = TurnContext(
             speaker_id=message.user_id,
             speaker_name=speaker_names.get(message.user_id),
-            place=describe_place(message),
+            place=describe_place(message, viewed_channel_id=await self._viewed_channel(message)),
             people=speaker_names,
         )
         reply = Reply(
@@ -306,10 +310,10 @@ async def post_reset_note(client: AsyncWebClient, key: ConversationKey, *, user_
     )
 
 
-def describe_place(message: IncomingMessage) -> str:
+def describe_place(message: IncomingMessage, *, viewed_channel_id: str = "") -> str:
     if message.is_assistant_thread:
-        beside = f" (the person has the channel <#{message.viewed_channel_id}> open beside it)"
-        return "a chat in Slack's AI assistant pane" + (beside if message.viewed_channel_id else "")
+        beside = f" (the person has the channel <#{viewed_channel_id}> open beside it)"
+        return "a chat in Slack's AI assistant pane" + (beside if viewed_channel_id else "")
     if message.is_dm:
         return "a direct message" if message.key.is_dm_running else "a thread of a direct message"
     return f"a thread in the channel <#{message.key.channel_id}>"

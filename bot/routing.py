@@ -42,7 +42,6 @@ class IncomingMessage:
     mentioned: bool  # the bot was addressed by an @-mention
     in_thread: bool  # a reply inside an existing thread
     is_assistant_thread: bool = False
-    viewed_channel_id: str = ""  # in the assistant pane: the channel the person has open beside it
 
     @property
     def reply_thread_ts(self) -> str | None:

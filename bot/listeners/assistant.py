@@ -52,8 +52,7 @@ def register(app: AsyncApp, conversations: Conversations, pane: AssistantPane, *
         message = to_message(event, context)
         if message is None:
             return
-        viewed = await pane.viewed_channel(message.key)
-        await conversations.handle(replace(message, is_assistant_thread=True, viewed_channel_id=viewed))
+        await conversations.handle(replace(message, is_assistant_thread=True))
 
     app.assistant(assistant)
 

@@ -109,6 +109,7 @@ async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embe
             history_budget_chars=settings.history_budget_chars,
             turn_timeout_seconds=settings.openai_timeout_seconds * 1.5,
             instant_answer_seconds=settings.instant_answer_seconds,
+            thread_memory_seconds=settings.thread_memory_days * 86400,
         ),
     )
 

@@ -43,6 +43,7 @@ class TurnLimits:
     history_budget_chars: int
     turn_timeout_seconds: float
     instant_answer_seconds: float  # an answer complete sooner is posted in one message, with no status shown
+    thread_memory_seconds: float  # how long after its last answer the bot follows a thread without a mention
 
 
 class Conversations:
@@ -155,11 +156,15 @@ class Conversations:
         return await self._memory.viewed_channel(message.key) if message.is_assistant_thread else ""
 
     async def _taking_part(self, message: IncomingMessage) -> tuple[bool, list[dict[str, Any]] | None]:
-        """Whether the bot is part of this thread; without Redis, Slack's thread history tells."""
+        """Whether the bot is part of this thread: Redis says, unless it is away or may have lost the
+        thread; then Slack's thread history tells."""
         recall = await self._memory.recall(message.key)
         if recall.state is not None:
             return True, None
-        if recall.from_redis:
+        memory_seconds = self._limits.thread_memory_seconds
+        if recall.from_redis and not recall.may_have_forgotten(
+            message.key.thread_ts, now=time.time(), memory_seconds=memory_seconds
+        ):
             return False, None
         try:
             messages = await read_thread(self._client, message.key.channel_id, message.key.thread_ts)
@@ -167,7 +172,10 @@ class Conversations:
             # Neither Redis nor Slack can say whether this thread is the bot's: better silent than intrusive.
             logger.warning("Left a follow-up in %s unanswered: Redis is away and Slack said %s", message.key, error)
             return False, None
-        return any(self._is_ours(m) for m in messages), messages
+        ours = any(self._is_ours(m) for m in messages)
+        if recall.from_redis:  # Redis had forgotten: remember what Slack said, either way
+            await (self._memory.mark_participating(message.key) if ours else self._memory.mark_not_ours(message.key))
+        return ours, messages
 
     def _is_ours(self, message: dict[str, Any]) -> bool:
         return message.get("user") == self.bot.user_id or message.get("bot_id") == self.bot.bot_id

@@ -20,7 +20,7 @@ from redis.exceptions import LockError
 
 from .redis_link import RedisGuard, RedisUnavailable
 from .routing import ConversationKey
-from .thread_state import Recall, ThreadState, latest_ts, ts_value
+from .thread_state import Recall, ThreadState, latest_ts, now_ts, ts_value
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +72,12 @@ class Memory:
     def _channel_reset_key(self, team_id: str, channel_id: str) -> str:
         return f"{self._prefix}:{team_id}:reset:{channel_id}"
 
+    def _not_ours_key(self, key: ConversationKey) -> str:
+        return f"{self._prefix}:{key.team_id}:notours:{key.channel_id}:{key.thread_ts or 'dm'}"
+
+    def _remembering_since_key(self, team_id: str) -> str:
+        return f"{self._prefix}:{team_id}:remembering-since"
+
     def _seen_key(self, team_id: str, channel_id: str, ts: str) -> str:
         return f"{self._prefix}:{team_id}:seen:{channel_id}:{ts}"
 
@@ -112,8 +118,11 @@ class Memory:
         reset_key = self._channel_reset_key(key.team_id, key.channel_id)
         pending = self._pending_states.get(thread_key)
         pending_reset = self._pending_resets.get(reset_key, "")
+        keys = (thread_key, reset_key, self._not_ours_key(key), self._remembering_since_key(key.team_id))
         try:
-            raw_state, raw_reset = await self._guard.run(lambda r: r.mget(thread_key, reset_key))
+            raw_state, raw_reset, not_ours, since = await self._guard.run(lambda r: r.mget(*keys))
+            if since is None:
+                await self._start_remembering(key.team_id)
         except RedisUnavailable:
             state = ThreadState.decode(pending) if pending else None
             return Recall(state=state, raw=None, channel_reset_ts=pending_reset)
@@ -124,7 +133,24 @@ class Memory:
             if state is None or ts_value(newer.anchor_ts) > ts_value(state.anchor_ts):
                 state = newer  # never chain from an id this process has already superseded
         channel_reset = latest_ts(raw_reset.decode() if raw_reset else "", pending_reset)
-        return Recall(state=state, raw=raw, channel_reset_ts=channel_reset)
+        return Recall(
+            state=state,
+            raw=raw,
+            channel_reset_ts=channel_reset,
+            not_ours=not_ours is not None,
+            remembering_since=since.decode() if since else "",
+        )
+
+    async def _start_remembering(self, team_id: str) -> None:
+        """Note when Redis began remembering a workspace (first start, or after it lost its data)."""
+        since_key = self._remembering_since_key(team_id)
+        await self._guard.run(lambda r: r.set(since_key, now_ts(), nx=True, ex=RESET_TTL_SECONDS))
+
+    async def mark_not_ours(self, key: ConversationKey) -> None:
+        """Slack's history shows the bot has no part in this thread: don't ask Slack again for a while."""
+        not_ours_key = self._not_ours_key(key)
+        with contextlib.suppress(RedisUnavailable):
+            await self._guard.run(lambda r: r.set(not_ours_key, b"1", ex=self._thread_ttl))
 
     async def remember(self, key: ConversationKey, state: ThreadState, *, started_from: Recall) -> bool:
         """Store the state after an answer was posted. False when another turn stored first."""

@@ -56,10 +56,22 @@ class Recall:
     state: ThreadState | None  # None: nothing remembered (not part of the thread, as far as Redis knows)
     raw: str | None  # the stored value as read, for compare-and-set; None when Redis was unreachable
     channel_reset_ts: str = ""
+    not_ours: bool = False  # Slack was asked once already: the bot has no part in this thread
+    remembering_since: str = ""  # when Redis began remembering this workspace; "" if it has forgotten everything
 
     @property
     def from_redis(self) -> bool:
         return self.raw is not None
+
+    def may_have_forgotten(self, thread_ts: str, *, now: float, memory_seconds: float) -> bool:
+        """Redis has nothing for this thread but may have lost it (a restart without persistence, an
+        eviction): the thread began before Redis's memory did, within the time the bot follows threads.
+        Only Slack's history can then say whether the bot is part of it."""
+        if self.state is not None or not self.from_redis or self.not_ours:
+            return False
+        if ts_value(thread_ts) < Decimal(now - memory_seconds):
+            return False
+        return not self.remembering_since or ts_value(thread_ts) < ts_value(self.remembering_since)
 
     @property
     def forget_before(self) -> str:

@@ -35,3 +35,18 @@ def test_the_stored_form_round_trips_and_survives_damage():
     state = ThreadState(response_id="resp_1", stored_at=NOW, anchor_ts="1799999000.000100", reset_ts="1.0")
     assert ThreadState.decode(state.encode()) == state
     assert ThreadState.decode("resp_2|not-a-number") == ThreadState(response_id="resp_2")
+
+
+def test_only_a_recent_thread_older_than_redis_memory_may_have_been_forgotten():
+    nothing = Recall(state=None, raw="", remembering_since="1799990000.000000")
+    window = 90 * DAY
+
+    assert nothing.may_have_forgotten("1799980000.000000", now=NOW, memory_seconds=window)  # began before
+    assert not nothing.may_have_forgotten("1799995000.000000", now=NOW, memory_seconds=window)  # began after
+    assert not nothing.may_have_forgotten("1700000000.000000", now=NOW, memory_seconds=window)  # too old to follow
+    wiped = Recall(state=None, raw="", remembering_since="")
+    assert wiped.may_have_forgotten("1799995000.000000", now=NOW, memory_seconds=window)
+    asked = Recall(state=None, raw="", not_ours=True)
+    assert not asked.may_have_forgotten("1799995000.000000", now=NOW, memory_seconds=window)
+    redis_away = Recall(state=None, raw=None)
+    assert not redis_away.may_have_forgotten("1799995000.000000", now=NOW, memory_seconds=window)

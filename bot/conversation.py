@@ -151,10 +151,6 @@ class Conversations:
                     await post_notice(self._client, key.channel_id, message.reply_thread_ts, phrases.RESTARTING)
             raise
 
-    async def _viewed_channel(self, message: IncomingMessage) -> str:
-        """In the assistant pane: the channel the person has open beside it (read after de-duplication)."""
-        return await self._memory.viewed_channel(message.key) if message.is_assistant_thread else ""
-
     async def _taking_part(self, message: IncomingMessage) -> tuple[bool, list[dict[str, Any]] | None]:
         """Whether the bot is part of this thread: Redis says, unless it is away or may have lost the
         thread; then Slack's thread history tells."""
@@ -190,7 +186,7 @@ class Conversations:
         context = TurnContext(
             speaker_id=message.user_id,
             speaker_name=speaker_names.get(message.user_id),
-            place=describe_place(message, viewed_channel_id=await self._viewed_channel(message)),
+            place=describe_place(message, viewed_channel_id=recall.viewed_channel_id),
             people=speaker_names,
         )
         reply = Reply(

@@ -118,9 +118,15 @@ class Memory:
         reset_key = self._channel_reset_key(key.team_id, key.channel_id)
         pending = self._pending_states.get(thread_key)
         pending_reset = self._pending_resets.get(reset_key, "")
-        keys = (thread_key, reset_key, self._not_ours_key(key), self._remembering_since_key(key.team_id))
+        keys = (
+            thread_key,
+            reset_key,
+            self._not_ours_key(key),
+            self._remembering_since_key(key.team_id),
+            self._viewing_key(key),
+        )
         try:
-            raw_state, raw_reset, not_ours, since = await self._guard.run(lambda r: r.mget(*keys))
+            raw_state, raw_reset, not_ours, since, viewing = await self._guard.run(lambda r: r.mget(*keys))
             if since is None:
                 await self._start_remembering(key.team_id)
         except RedisUnavailable:
@@ -139,6 +145,7 @@ class Memory:
             channel_reset_ts=channel_reset,
             not_ours=not_ours is not None,
             remembering_since=since.decode() if since else "",
+            viewed_channel_id=viewing.decode() if viewing else "",
         )
 
     async def _start_remembering(self, team_id: str) -> None:
@@ -265,14 +272,6 @@ class Memory:
         viewing_key = self._viewing_key(key)
         with contextlib.suppress(RedisUnavailable):
             await self._guard.run(lambda r: r.set(viewing_key, channel_id, ex=self._thread_ttl))
-
-    async def viewed_channel(self, key: ConversationKey) -> str:
-        viewing_key = self._viewing_key(key)
-        try:
-            value = await self._guard.run(lambda r: r.get(viewing_key))
-        except RedisUnavailable:
-            return ""
-        return value.decode() if value else ""
 
     # Turn order -----------------------------------------------------------------------------------
     @contextlib.asynccontextmanager

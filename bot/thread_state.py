@@ -58,6 +58,7 @@ class Recall:
     channel_reset_ts: str = ""
     not_ours: bool = False  # Slack was asked once already: the bot has no part in this thread
     remembering_since: str = ""  # when Redis began remembering this workspace; "" if it has forgotten everything
+    viewed_channel_id: str = ""  # in the assistant pane: the channel the person has open beside the thread
 
     @property
     def from_redis(self) -> bool:

@@ -19,6 +19,7 @@ from . import listeners
 from .agent import build_agent
 from .assistant_pane import AssistantPane
 from .conversation import Conversations, TurnLimits
+from .files import MB, FileLimits, FileReader
 from .history import BotIdentity
 from .memory import Memory
 from .people import People
@@ -110,6 +111,17 @@ async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embe
             turn_timeout_seconds=settings.openai_timeout_seconds * 1.5,
             instant_answer_seconds=settings.instant_answer_seconds,
             thread_memory_seconds=settings.thread_memory_days * 86400,
+        ),
+        files=FileReader(
+            slack=slack,
+            token=settings.slack_bot_token,
+            openai_client=openai_client,
+            limits=FileLimits(
+                max_bytes=settings.max_file_mb * MB,
+                inline_max_bytes=settings.file_inline_max_bytes,
+                uploads_allowed=settings.file_uploads,
+                rebuild_max_visual=settings.history_max_images,
+            ),
         ),
     )
 

@@ -16,15 +16,19 @@ from slack_sdk.web.async_client import AsyncWebClient
 from . import phrases
 from .agent import ExpiredChain, TurnContext, TurnOutput, failure_phrase, run_turn
 from .assistant_pane import set_thread_title, thread_title
+from .files import FileReader
 from .history import (
     RESET_EVENT,
     BotIdentity,
     HistoryUnavailable,
+    content_chars,
     conversation_input,
+    messages_since_reset,
     read_dm,
     read_thread,
     user_ids_in,
     user_turn,
+    with_files,
 )
 from .memory import Memory
 from .people import People
@@ -58,8 +62,10 @@ class Conversations:
         agent: Agent[TurnContext],
         bot: BotIdentity,
         limits: TurnLimits,
+        files: FileReader,
     ) -> None:
         self._client = client
+        self._files = files
         self._memory = memory
         self._people = people
         self._agent = agent
@@ -127,7 +133,7 @@ class Conversations:
             await self._memory.forget_thread(key, message.ts)
             await self._confirm(message, phrases.RESET_THREAD)
             return
-        if is_empty_mention(message.text, self.bot.user_id):
+        if is_empty_mention(message.text, self.bot.user_id) and not message.files:
             await self._memory.mark_participating(key)
             hint = phrases.DM_HINT if message.is_dm else phrases.HINT.format(bot=self.bot.user_id)
             await post_notice(self._client, key.channel_id, message.reply_thread_ts, hint)
@@ -207,7 +213,8 @@ class Conversations:
             delay=self._limits.instant_answer_seconds,
         )
         if message.is_assistant_thread and first_turn:  # the thread's first question names it
-            title = thread_title(message.text, bot_user_id=self.bot.user_id, names=speaker_names)
+            question = message.text or " ".join(str(f.get("name") or "") for f in message.files)
+            title = thread_title(question, bot_user_id=self.bot.user_id, names=speaker_names)
             await set_thread_title(self._client, key, title)
         cue.start()  # just before the try whose finally clears it
         output: TurnOutput | None = None
@@ -252,6 +259,9 @@ class Conversations:
         prefetched: list[dict[str, Any]] | None,
     ) -> TurnOutput:
         current = user_turn(message.text, user_id=message.user_id, names=speaker_names, bot_user_id=self.bot.user_id)
+        if message.files:  # read once, here: later turns reach them through the chain
+            room = self._limits.history_budget_chars - content_chars(current)
+            current = with_files(current, await self._files.parts_of(message.files, text_budget=room))
 
         async def on_text(delta: str) -> None:
             reply.add(delta)
@@ -263,7 +273,7 @@ class Conversations:
                 )
             except ExpiredChain:
                 logger.info("OpenAI no longer has the memory of %s: rebuilding it from Slack", message.key)
-        room = self._limits.history_budget_chars - len(current["content"])
+        room = self._limits.history_budget_chars - content_chars(current)
         earlier = await self._rebuild(message, recall, prefetched, room)
         return await run_turn(
             self._agent, [*earlier, current], context=context, previous_response_id=None, on_text=on_text
@@ -283,14 +293,19 @@ class Conversations:
         else:
             return []  # a new thread: nothing was said before this message
         names = await self._people.names(key.team_id, user_ids_in(messages))
+        kept = messages_since_reset(
+            messages, bot=self.bot, current_ts=message.ts, forget_before=recall.forget_before, is_dm=message.is_dm
+        )
+        file_parts = await self._files.parts_for_rebuild(kept, text_budget=budget // 2)
         return conversation_input(
-            messages,
+            kept,
             bot=self.bot,
             current_ts=message.ts,
             forget_before=recall.forget_before,
             names=names,
             budget_chars=budget,
             is_dm=message.is_dm,
+            file_parts=file_parts,
         )
 
     async def _confirm(self, message: IncomingMessage, text: str) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from .files import Part, not_readable_note
 from .routing import is_reset_request
 from .slack_text import mentions_user, people_in, strip_leading_mention, to_readable
 from .thread_state import ts_value
@@ -99,6 +100,21 @@ def user_turn(text: str, *, user_id: str, names: Mapping[str, str], bot_user_id:
     return {"role": "user", "content": f"{speaker_label(names.get(user_id), user_id)}: {said}"}
 
 
+def with_files(item: InputItem, parts: Sequence[Part]) -> InputItem:
+    """A user turn followed by the parts its files became (images, PDFs, text, or notes)."""
+    if not parts:
+        return item
+    return {**item, "content": [*_parts(item["content"]), *parts]}
+
+
+def content_chars(item: InputItem) -> int:
+    """The characters of text an item sends; images and PDFs are counted by number elsewhere."""
+    content = item["content"]
+    if isinstance(content, str):
+        return len(content)
+    return sum(len(p.get("text", "")) for p in content if p.get("type") == "input_text")
+
+
 def message_text(message: Mapping[str, Any]) -> str:
     """What a message says; for the bot's answers, the Markdown it wrote (kept in `markdown` blocks)."""
     markdown = [b.get("text", "") for b in message.get("blocks") or [] if b.get("type") == "markdown"]
@@ -130,22 +146,14 @@ def conversation_input(
     names: Mapping[str, str],
     budget_chars: int,
     is_dm: bool,
+    file_parts: Mapping[str, Sequence[Part]] | None = None,
 ) -> list[InputItem]:
     """Slack messages before the current one as model input: the bot's answers as assistant turns,
-    everyone else's as user turns naming the author, nothing from before the last reset, trimmed to
-    the budget by keeping the first message and the newest ones. The current message is not included."""
-    cut = ts_value(forget_before)
-    current = ts_value(current_ts)
-    kept: list[Mapping[str, Any]] = []
-    for message in messages:
-        ts = ts_value(message.get("ts") or "")
-        if ts <= cut or ts >= current:
-            continue
-        if _is_reset_point(message, bot, is_dm=is_dm):
-            kept.clear()
-            continue
-        kept.append(message)
-
+    everyone else's as user turns naming the author (with their files, as `file_parts` has them by id),
+    nothing from before the last reset, trimmed to the budget by keeping the first message and the newest
+    ones. The current message is not included."""
+    kept = messages_since_reset(messages, bot=bot, current_ts=current_ts, forget_before=forget_before, is_dm=is_dm)
+    file_parts = file_parts or {}
     items: list[InputItem] = []
     for message in kept:
         is_ours = message.get("user") == bot.user_id or (bot.bot_id and message.get("bot_id") == bot.bot_id)
@@ -159,11 +167,35 @@ def conversation_input(
             if message.get("subtype") not in (None, "file_share", "thread_broadcast", "bot_message"):
                 continue
             text = message.get("text") or ""
-            items.append(user_turn(text, user_id=message["user"], names=names, bot_user_id=bot.user_id))
+            turn = user_turn(text, user_id=message["user"], names=names, bot_user_id=bot.user_id)
+            files = message.get("files") or []
+            parts = [p for f in files for p in file_parts.get(f.get("id"), [not_readable_note(f, _NOT_REREAD)])]
+            items.append(with_files(turn, parts))
         elif message.get("bot_id"):
             author = message.get("username") or (message.get("bot_profile") or {}).get("name") or "a bot"
             items.append({"role": "user", "content": f"{author} (bot): {to_readable(message_text(message), names)}"})
     return alternate_roles(fit_budget(items, budget_chars))
+
+
+_NOT_REREAD = "not read again for this rebuilt conversation"
+
+
+def messages_since_reset(
+    messages: Sequence[Mapping[str, Any]], *, bot: BotIdentity, current_ts: str, forget_before: str, is_dm: bool
+) -> list[Mapping[str, Any]]:
+    """The messages before the current one and after the last reset: what a rebuild may send."""
+    cut = ts_value(forget_before)
+    current = ts_value(current_ts)
+    kept: list[Mapping[str, Any]] = []
+    for message in messages:
+        ts = ts_value(message.get("ts") or "")
+        if ts <= cut or ts >= current:
+            continue
+        if _is_reset_point(message, bot, is_dm=is_dm):
+            kept.clear()
+            continue
+        kept.append(message)
+    return kept
 
 
 def fit_budget(items: list[InputItem], budget_chars: int) -> list[InputItem]:
@@ -177,7 +209,7 @@ def fit_budget(items: list[InputItem], budget_chars: int) -> list[InputItem]:
         return items
     first, rest = items[0], items[1:]
     if _size(first) > budget_chars // 2:
-        first = {**first, "content": first["content"][: max(0, budget_chars // 2 - len(_JOIN) - 4)] + " […]"}
+        first = _cut(first, max(0, budget_chars // 2 - len(_JOIN) - 4))
     room = budget_chars - _size(first) - _OMITTED_NOTE_ROOM
     newest: list[InputItem] = []
     for item in reversed(rest):
@@ -200,7 +232,7 @@ def alternate_roles(items: list[InputItem]) -> list[InputItem]:
     joined: list[InputItem] = []
     for item in items:
         if joined and joined[-1]["role"] == item["role"]:
-            joined[-1] = {**joined[-1], "content": joined[-1]["content"] + _JOIN + item["content"]}
+            joined[-1] = {**joined[-1], "content": _join(joined[-1]["content"], item["content"])}
         else:
             joined.append(item)
     return joined
@@ -210,4 +242,33 @@ _JOIN = "\n\n"
 
 
 def _size(item: InputItem) -> int:
-    return len(item["content"]) + len(_JOIN)
+    return content_chars(item) + len(_JOIN)
+
+
+def _parts(content: str | list[Part]) -> list[Part]:
+    return [{"type": "input_text", "text": content}] if isinstance(content, str) else list(content)
+
+
+def _join(first: str | list[Part], second: str | list[Part]) -> str | list[Part]:
+    if isinstance(first, str) and isinstance(second, str):
+        return first + _JOIN + second
+    head, tail = _parts(first), _parts(second)
+    if tail and tail[0].get("type") == "input_text":
+        tail[0] = {**tail[0], "text": _JOIN + tail[0]["text"]}
+    return head + tail
+
+
+def _cut(item: InputItem, chars: int) -> InputItem:
+    """The item with at most `chars` characters of text (and a mark where it was cut); images stay."""
+    content = item["content"]
+    if isinstance(content, str):
+        return {**item, "content": content[:chars] + " […]"}
+    parts: list[Part] = []
+    for part in content:
+        if part.get("type") != "input_text":
+            parts.append(part)
+        elif chars > 0:
+            text = part["text"]
+            parts.append({**part, "text": text if len(text) <= chars else text[:chars] + " […]"})
+            chars -= len(text)
+    return {**item, "content": parts}

@@ -42,6 +42,7 @@ class IncomingMessage:
     mentioned: bool  # the bot was addressed by an @-mention
     in_thread: bool  # a reply inside an existing thread
     is_assistant_thread: bool = False
+    files: tuple[Mapping[str, Any], ...] = ()  # Slack file objects shared with the message: a question too
 
     @property
     def reply_thread_ts(self) -> str | None:
@@ -99,6 +100,7 @@ def message_from_event(
         mentioned=mentioned,
         in_thread=in_thread,
         is_assistant_thread=bool(event.get("assistant_thread")),
+        files=tuple(f for f in event.get("files") or () if isinstance(f, Mapping)),
     )
 
 

@@ -37,6 +37,11 @@ class Settings:
     port: int = 3000
     port_is_set: bool = False
     log_level: str = "INFO"
+    max_file_mb: int = 20
+    history_max_images: int = 5
+    # Not read from the environment: issue 10's MEMORY_MODE turns uploads off where OpenAI must store nothing.
+    file_uploads: bool = True
+    file_inline_max_bytes: int = 4 * 1024 * 1024  # bigger images and PDFs are uploaded when uploads are allowed
 
     @property
     def socket_mode(self) -> bool:
@@ -95,6 +100,8 @@ class Settings:
             port=int(reader.number("PORT", 3000, minimum=1, maximum=65535)),
             port_is_set=bool(reader.text("PORT")),
             log_level=reader.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
+            max_file_mb=int(reader.number("MAX_FILE_MB", 20, minimum=1, maximum=50)),
+            history_max_images=int(reader.number("HISTORY_MAX_IMAGES", 5, minimum=0, maximum=50)),
         )
 
 

@@ -25,6 +25,7 @@ SCOPES_OF_METHOD: dict[str, tuple[str, ...]] = {
     "chat_stopStream": ("chat:write",),
     "conversations_replies": ("channels:history",),
     "conversations_history": ("im:history",),
+    "files_info": ("files:read",),
     "reactions_add": ("reactions:write",),
     "reactions_remove": ("reactions:write",),
     "users_info": ("users:read",),

@@ -20,6 +20,8 @@ from typing import Any, Literal
 from aiohttp import web
 from openai import AsyncOpenAI
 
+from .openai_files import InputFileError, OpenAIFiles
+
 JSON = dict[str, Any]
 Turn = tuple[str, str]
 ReplyFn = Callable[["RecordedRequest"], str]
@@ -44,6 +46,8 @@ class RecordedRequest:
     status: int = 0  # 0 while in flight
     reply_text: str | None = None
     stream_broken: bool = False
+    files_sent: list[str] = field(default_factory=list)  # hashes of the files in this request's own input
+    files_seen: list[str] = field(default_factory=list)  # ... and in the whole chain it continues
 
     @property
     def last_user_text(self) -> str:
@@ -255,6 +259,7 @@ class FakeOpenAI:
         self.default_reply: ReplyFn | None = None
         self.base_url: str = ""
         self.port: int = 0
+        self.files = OpenAIFiles()
         self._reply_count = 0
         self._replies: deque[Reply] = deque()
         self._failures: deque[_Failure] = deque()
@@ -275,6 +280,7 @@ class FakeOpenAI:
         app.router.add_get("/v1/responses/{id}", self._get)
         app.router.add_delete("/v1/responses/{id}", self._delete)
         app.router.add_post("/v1/traces/ingest", self._traces)
+        self.files.add_routes(app)
         self._closing = asyncio.Event()
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
         await self._runner.setup()
@@ -396,7 +402,8 @@ class FakeOpenAI:
             return reply(rec) if callable(reply) else reply
         if self.default_reply is not None:
             return self.default_reply(rec)
-        return f"Reply {self._reply_count}: {rec.last_user_text}"
+        seen = f" [files seen: {' '.join(rec.files_seen)}]" if rec.files_seen else ""
+        return f"Reply {self._reply_count}: {rec.last_user_text}{seen}"
 
     # -- internals: request handling
 
@@ -461,6 +468,11 @@ class FakeOpenAI:
             chain = self._chain_items(rec.previous_response_id)
         except _MissingResponse as missing:
             raise self._previous_not_found(missing.response_id) from None
+        try:
+            rec.files_sent = self.files.hashes_in(items)
+        except InputFileError as error:
+            raise _ApiError(400, _error_body(error.message, "invalid_request_error", error.param)) from None
+        rec.files_seen = [*self.files.hashes_in([i for i in chain if i.get("role") == "user"]), *rec.files_sent]
         return _turns([*chain, *items])
 
     def _store(self, rec: RecordedRequest, items: list[JSON], payload: JSON) -> None:

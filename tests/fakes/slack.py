@@ -17,6 +17,8 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from .slack_files import SlackFiles
+
 Message = dict[str, Any]
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -136,6 +138,7 @@ class FakeSlack:
         self._ts = _Timestamps()
         self._runner: web.AppRunner | None = None
         self._port = 0
+        self.files = SlackFiles(team_id)
         self._handlers: dict[str, Handler] = {
             "auth.test": self._auth_test,
             "chat.postMessage": self._chat_post_message,
@@ -154,6 +157,7 @@ class FakeSlack:
             "assistant.threads.setSuggestedPrompts": self._set_suggested_prompts,
             "assistant.threads.setTitle": self._set_title,
             "apps.connections.open": self._apps_connections_open,
+            "files.info": self.files.info,
         }
         self.add_user(self.bot_user_id, self.bot_name, is_bot=True)
 
@@ -164,11 +168,13 @@ class FakeSlack:
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post(r"/response/{n:\d+}", self._response)
         app.router.add_get("/socket", self._socket)
+        self.files.add_routes(app)
         # open websockets would otherwise hold cleanup for the default 60s
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", 0).start()
         self._port = self._runner.addresses[0][1]
+        self.files.base_url = self.base_url
 
     async def stop(self) -> None:
         for ws in list(self._sockets):
@@ -203,7 +209,9 @@ class FakeSlack:
         ts: str | None = None,
         bot_id: str | None = None,
         subtype: str | None = None,
+        files: list[dict[str, Any]] | None = None,
     ) -> dict[str, Any]:
+        """A person posts; with `files` (from `self.files.add`) it is a `file_share` message, as Slack sends."""
         if ts is None:
             ts = self._ts.next()
         else:
@@ -213,6 +221,9 @@ class FakeSlack:
             message["client_msg_id"] = str(uuid.uuid4())
         if bot_id is not None:
             message["bot_id"] = bot_id
+        if files:
+            message.update(files=files, upload=True)
+            subtype = subtype or "file_share"
         if subtype is not None:
             message["subtype"] = subtype
         if thread_ts is not None:

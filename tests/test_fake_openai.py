@@ -154,3 +154,33 @@ async def test_reply_queue_default_reply_and_store_false(fake: FakeOpenAI) -> No
     assert [r.output_text for r in replies] == ["canned", "saw b", "fallback"]
     assert unstored.id not in fake.responses and replies[0].id in fake.responses
     assert fake.requests[0].raw_bytes == int(fake.requests[0].headers["content-length"]) > 0
+
+
+async def test_files_are_uploaded_and_image_and_file_inputs_are_checked(fake: FakeOpenAI) -> None:
+    client = fake.client()
+    uploaded = await client.files.create(
+        file=("chart.png", b"\x89PNG chart", "image/png"),
+        purpose="user_data",
+        expires_after={"anchor": "created_at", "seconds": 3600},
+    )
+    assert uploaded.id.startswith("file-") and uploaded.bytes == 10 and uploaded.purpose == "user_data"
+    with pytest.raises(openai.BadRequestError):
+        await client.files.create(file=("x.txt", b"x", "text/plain"), purpose="nonsense")  # type: ignore[arg-type]
+
+    image = {"type": "input_image", "detail": "auto", "file_id": uploaded.id}
+    pdf = {"type": "input_file", "filename": "a.pdf", "file_data": "data:application/pdf;base64,JVBERg=="}
+    first = await client.responses.create(
+        model="gpt-test", input=[{"role": "user", "content": [{"type": "input_text", "text": "see"}, image, pdf]}]
+    )
+    assert fake.last_request.files_sent == [fake.files.hash_of(b"\x89PNG chart"), fake.files.hash_of(b"%PDF")]
+    await client.responses.create(model="gpt-test", input="and?", previous_response_id=first.id)
+    assert fake.last_request.files_sent == [] and len(fake.last_request.files_seen) == 2
+
+    bad = [
+        {"type": "input_image", "detail": "auto", "image_url": "data:application/zip;base64,UEs="},
+        {"type": "input_file", "file_data": "data:application/pdf;base64,JVBERg=="},  # no filename
+        {"type": "input_image", "detail": "auto", "file_id": "file-unknown"},
+    ]
+    for part in bad:
+        with pytest.raises(openai.BadRequestError):
+            await client.responses.create(model="gpt-test", input=[{"role": "user", "content": [part]}])

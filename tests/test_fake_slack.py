@@ -2,6 +2,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import pytest
 from fakes.slack import FakeSlack
 from slack_sdk.errors import SlackApiError
@@ -175,3 +176,30 @@ async def test_socket_mode_hello_and_ack(fake: FakeSlack) -> None:
         assert await socket.is_connected()
     finally:
         await socket.close()
+
+
+async def test_file_bytes_need_the_bot_token_and_files_info_describes_them(fake: FakeSlack, client: AsyncWebClient):
+    fake.files.token = "xoxb-test"
+    shared = fake.files.add("notes.txt", b"hello", mimetype="text/plain", filetype="text", pretty_type="Plain Text")
+    message = fake.post_user_message("C1", "U1", "see attached", files=[shared])
+    assert message["subtype"] == "file_share"
+    [stored] = (await client.conversations_history(channel="C1"))["messages"]
+    assert stored["files"][0]["url_private_download"] == shared["url_private_download"]
+
+    async with aiohttp.ClientSession() as http:
+        url = shared["url_private_download"]
+        async with http.get(url, headers={"Authorization": "Bearer xoxb-test"}) as ok:
+            assert (ok.status, ok.content_type, await ok.read()) == (200, "text/plain", b"hello")
+        async with http.get(url) as sign_in:  # no token: Slack's sign-in page, with 200
+            assert (sign_in.status, sign_in.content_type) == (200, "text/html")
+        fake.files.delete(shared["id"])
+        async with http.get(url, headers={"Authorization": "Bearer xoxb-test"}) as gone:
+            assert gone.status == 404
+
+    with pytest.raises(SlackApiError) as deleted:
+        await client.files_info(file=shared["id"])
+    assert deleted.value.response["error"] == "file_deleted"
+    with pytest.raises(SlackApiError) as unknown:
+        await client.files_info(file="F404")
+    assert unknown.value.response["error"] == "file_not_found"
+    assert fake.files.downloads(shared["id"]) == 1

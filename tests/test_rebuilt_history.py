@@ -68,3 +68,44 @@ def test_no_room_at_all_keeps_almost_nothing_rather_than_everything():
     )
 
     assert len(item["content"]) < 10
+
+
+def test_files_of_kept_messages_come_back_with_them_and_only_their_text_counts_against_the_budget():
+    image = {"type": "input_image", "detail": "auto", "image_url": "data:image/png;base64,iVBORw=="}
+    shot = {"id": "F1", "name": "shot.png", "pretty_type": "PNG", "size": 2048}
+    old = {"id": "F0", "name": "old.png", "pretty_type": "PNG", "size": 10}
+    thread = [
+        said("UALICE", "<@UBOT> what's wrong?", "1.000001", subtype="file_share", files=[shot]),
+        said("UBOB", "x" * 400, "1.000002", subtype="file_share", files=[old]),
+        said("UBOB", "same here", "1.000003"),
+    ]
+
+    [item] = conversation_input(
+        thread,
+        bot=BOT,
+        current_ts="2.0",
+        forget_before="",
+        names=NAMES,
+        budget_chars=300,
+        is_dm=False,
+        file_parts={"F1": [image]},
+    )
+
+    assert [p["type"] for p in item["content"]] == ["input_text", "input_image", "input_text", "input_text"]
+    assert item["content"][0]["text"] == "alice (<@UALICE>): what's wrong?"
+    assert item["content"][1] == image
+    assert "earlier messages of this conversation are not shown" in item["content"][2]["text"]
+    assert item["content"][3]["text"] == "\n\nbob (<@UBOB>): same here"
+
+
+def test_a_file_the_rebuild_did_not_read_is_named():
+    thread = [said("UALICE", "", "1.000001", subtype="file_share", files=[{"id": "F9", "name": "a.zip", "size": 5}])]
+
+    [item] = conversation_input(
+        thread, bot=BOT, current_ts="2.0", forget_before="", names=NAMES, budget_chars=1_000, is_dm=False
+    )
+
+    assert (
+        item["content"][-1]["text"]
+        == "[file a.zip (unknown type, 5 bytes) not readable: not read again for this rebuilt conversation]"
+    )

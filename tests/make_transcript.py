@@ -14,7 +14,7 @@ os.environ["OPENAI_AGENTS_DISABLE_TRACING"] = "1"
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [HERE, os.path.dirname(HERE)]  # this checkout's `bot`, not an installed one
 
-from fakes.openai import FakeOpenAI  # noqa: E402
+from fakes.openai import FakeOpenAI, RecordedRequest  # noqa: E402
 from fakes.slack import FakeSlack  # noqa: E402
 from harness import BotUnderTest, RedisServer, say, test_settings  # noqa: E402
 
@@ -39,6 +39,9 @@ def transcript(slack: FakeSlack, channel: str, thread_ts: str, title: str) -> st
         edits = message.get("edits", 0)
         how += f" _(edited {edits}× while written)_" if edits else ""
         lines += [f"**{who}**{how}:", _quote(text), ""]
+        if message.get("files"):
+            names = ", ".join(f"`{f['name']}` ({f['pretty_type']})" for f in message["files"])
+            lines += [f"_(attached: {names})_", ""]
     return "\n".join(lines)
 
 
@@ -68,11 +71,45 @@ async def main() -> None:
         out.append(transcript(slack, "C1", question["ts"], "A thread in #general"))
         out.append(f"_While thinking, the question carried a :{reactions[0]}: reaction, removed with the answer._\n")
 
+        model.stream_chunk_delay = 0.0
+
+        def read_screenshot(request: RecordedRequest) -> str:
+            if not request.files_sent:
+                return "I can't see any screenshot."
+            return (
+                "The dialog says `connection refused` on port **5432**: the app can't reach Postgres. "
+                "Is the database up, and is `DATABASE_URL` pointing at the right host?"
+            )
+
+        def remember_screenshot(request: RecordedRequest) -> str:
+            if request.files_sent or not request.files_seen:  # seen once, then reached through the chain
+                return "Which screenshot?"
+            return (
+                "The second line, `retrying in 30s`, means the app will keep trying on its own "
+                "once the database is back; no restart needed."
+            )
+
+        model.reply_with(read_screenshot, remember_screenshot)
+        image = slack.files.add(
+            "screenshot.png",
+            b"\x89PNG\r\n\x1a\n" + b"\x00" * 64,
+            mimetype="image/png",
+            filetype="png",
+            pretty_type="PNG",
+        )
+        shot = slack.post_user_message("C1", ALICE, "<@UBOT> what's wrong in this screenshot?", files=[image])
+        await bot.send_event(shot)
+        await bot.mention(shot)
+        await slack.wait_for_bot_messages("C1", shot["ts"], 1, timeout=15)
+        await say(bot, slack, "C1", BOB, "and the second line?", thread_ts=shot["ts"])
+        await slack.wait_for_bot_messages("C1", shot["ts"], 2, timeout=15)
+        out.append(transcript(slack, "C1", shot["ts"], "A screenshot"))
+        out.append("_The model saw the image once, with the question; the follow-up reached it through the chain._\n")
+
         empty = await say(bot, slack, "C1", BOB, "<@UBOT>")
         await slack.wait_for_bot_messages("C1", empty["ts"], 1)
         out.append(transcript(slack, "C1", empty["ts"], "An empty mention"))
 
-        model.stream_chunk_delay = 0.0
         root = slack.post_user_message("D1", ALICE, "New chat", subtype="assistant_app_thread")
         context = {"channel_id": "C1", "team_id": "T0001"}
         await bot.send_event(

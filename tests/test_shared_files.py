@@ -246,3 +246,16 @@ async def test_big_images_are_uploaded_once_and_never_where_uploads_are_off(star
     await slack.wait_for_bot_messages("C2", question["ts"], 1)
     assert len(model.files.uploads) == 1
     assert next(p for p in user_parts(model) if p["type"] == "input_image")["image_url"].startswith("data:image/png")
+
+
+async def test_a_screenshot_alone_starts_a_chat_in_the_assistant_pane_titled_by_its_name(bot, slack, model):
+    root = slack.post_user_message("D1", ALICE, "New chat", subtype="assistant_app_thread")
+    thread = {"user_id": ALICE, "channel_id": "D1", "thread_ts": root["ts"], "context": {}}
+    await bot.send_event({"type": "assistant_thread_started", "assistant_thread": thread, "event_ts": root["ts"]})
+    await slack.wait_for_bot_messages("D1", root["ts"], 1)
+
+    await share(bot, slack, "D1", ALICE, "", [screenshot(slack, "pane")], thread_ts=root["ts"])
+
+    await slack.wait_for_bot_messages("D1", root["ts"], 2)
+    assert model.last_request.files_sent == [slack.files.hash_of(png("pane"))]
+    assert [t["title"] for t in slack.titles] == ["screenshot.png"]

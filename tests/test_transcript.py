@@ -16,4 +16,6 @@ def test_the_readme_transcript_can_be_made_again():
     assert "**A thread in #general**" in transcript
     assert "_(streamed in" in transcript  # the answer arrived in pieces
     assert "Hi! Ask me anything" in transcript  # the greeting in the assistant pane
+    assert "_(attached: `screenshot.png` (PNG))_" in transcript
+    assert "`connection refused` on port **5432**" in transcript  # the model saw the screenshot
     assert "Traceback" not in transcript

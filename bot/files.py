@@ -28,6 +28,7 @@ Kind = Literal["image", "pdf", "text"]
 MB = 1024 * 1024
 CHUNK_BYTES = 64 * 1024
 DOWNLOAD_RETRIES = 2
+DOWNLOADS_AT_ONCE = 4  # per process: a burst of shared files does not open dozens of downloads from Slack at once
 MAX_RETRY_WAIT_SECONDS = 10.0
 # Uploaded files are kept as long as the stored responses that point at them (OpenAI's 30 days), no longer.
 UPLOAD_TTL_SECONDS = 30 * 86400
@@ -142,6 +143,7 @@ class FileReader:
         self._openai = openai_client
         self.limits = limits
         self._api_host = urlsplit(slack.base_url).hostname or ""
+        self._downloads = asyncio.Semaphore(DOWNLOADS_AT_ONCE)
 
     async def parts_of(self, files: Sequence[Mapping[str, Any]], *, text_budget: int) -> list[Part]:
         """Every file of one message, in order; text files share `text_budget` characters."""
@@ -203,7 +205,8 @@ class FileReader:
     async def _download_checked(self, file: Mapping[str, Any]) -> bytes | NotReadable:
         try:
             kind = check_readable(file, self.limits.max_bytes)
-            content = await self._download(str(file.get("url_private_download") or file.get("url_private")), file)
+            async with self._downloads:
+                content = await self._download(str(file.get("url_private_download") or file.get("url_private")), file)
             if kind == "image" and file.get("mimetype") == "image/gif" and is_animated_gif(content):
                 raise NotReadable("an animated GIF, which the model does not take")
             return content

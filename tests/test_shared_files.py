@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from conftest import ALICE, BOB
 from fakes.openai import FakeOpenAI
 from fakes.slack import FakeSlack
-from harness import BotUnderTest, say
+from harness import BOT_TOKEN, BotUnderTest, say
 
 MB = 1024 * 1024
 
@@ -147,7 +148,8 @@ async def test_a_download_that_fails_is_named_and_the_turn_still_runs(bot, slack
     assert answer["text"].startswith("Reply")
 
 
-async def test_without_access_to_files_the_bot_says_so_instead_of_reading_a_sign_in_page(bot, slack, model):
+async def test_without_access_to_files_the_bot_says_so_instead_of_reading_a_sign_in_page(bot, slack, model, caplog):
+    caplog.set_level(logging.INFO)
     slack.files.token = "xoxb-another-token"  # what Slack does when the token lacks files:read
     image = screenshot(slack)
 
@@ -157,6 +159,10 @@ async def test_without_access_to_files_the_bot_says_so_instead_of_reading_a_sign
     assert slack.files.refused == [image["id"]]
     assert "not readable: Slack would not let the bot download it]" in user_text(model)
     assert model.last_request.files_sent == []
+    [warning] = [r.getMessage() for r in caplog.records if "sign-in page" in r.getMessage()]
+    assert "files:read" in warning  # the admin learns what to fix, and neither the link nor the token is logged
+    assert all(image["url_private_download"] not in r.getMessage() for r in caplog.records)
+    assert all(BOT_TOKEN not in r.getMessage() for r in caplog.records)
 
 
 async def test_a_slack_connect_file_is_looked_up_before_it_is_read(bot, slack, model):
@@ -259,3 +265,26 @@ async def test_a_screenshot_alone_starts_a_chat_in_the_assistant_pane_titled_by_
     await slack.wait_for_bot_messages("D1", root["ts"], 2)
     assert model.last_request.files_sent == [slack.files.hash_of(png("pane"))]
     assert [t["title"] for t in slack.titles] == ["screenshot.png"]
+
+
+async def test_files_the_bot_may_not_open_are_named_without_a_download(bot, slack, model):
+    drive = slack.files.add(
+        "plan.gdoc",
+        b"",
+        mimetype="application/vnd.google-apps.document",
+        filetype="gdoc",
+        pretty_type="Google Doc",
+        mode="external",
+        size=0,
+    )
+    connect = screenshot(slack, "partner", file_access="access_denied")
+    video = slack.files.add("demo.mp4", b"\x00" * 64, mimetype="video/mp4", filetype="mp4", pretty_type="MPEG 4 Video")
+
+    question = await share(bot, slack, "C1", ALICE, "<@UBOT> thoughts?", [drive, connect, video])
+
+    await slack.wait_for_bot_messages("C1", question["ts"], 1)
+    text = user_text(model)
+    assert "[file plan.gdoc (Google Doc, 0 bytes) not readable: it is stored outside Slack" in text
+    assert f"screenshot.png (PNG, {len(png('partner'))} bytes) not readable: the bot has no access to it]" in text
+    assert "[file demo.mp4 (MPEG 4 Video, 64 bytes) not readable: the bot reads images, PDFs" in text
+    assert sum(slack.files.downloads(f["id"]) for f in (drive, connect, video)) == 0

@@ -1,7 +1,7 @@
 """Files people share in Slack, as model input: an image, a PDF, text, or a note saying why not.
 
 The one place files become input parts, for live turns and rebuilds alike. Downloads use the bot token
-(https://docs.slack.dev/messaging/working-with-files#authenticating), stream with a size cap and a timeout,
+(https://docs.slack.dev/messaging/working-with-files), stream with a size cap and a timeout,
 and never log a URL or a byte of content.
 """
 

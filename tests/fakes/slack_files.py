@@ -4,8 +4,9 @@ What it encodes, from Slack's docs:
 - The file object (https://docs.slack.dev/reference/objects/file-object): `id`, `name`, `title`, `mimetype`,
   `filetype`, `pretty_type`, `size`, `mode` (`hosted`, `snippet`, `external`, `tombstone`, `hidden_by_limit`),
   `url_private` and `url_private_download`.
-- Downloading (https://docs.slack.dev/messaging/working-with-files#authenticating): `url_private*` need
-  `Authorization: Bearer <token>` with `files:read`; without it Slack answers 200 with its HTML sign-in page.
+- Downloading (https://docs.slack.dev/messaging/working-with-files): `url_private*` need
+  `Authorization: Bearer <token>` with `files:read`. Without it Slack answers 200 with its HTML sign-in page:
+  not in Slack's docs, but widely reported (gist.github.com/ErikKalkoken/f3ab28617d5099531ded865d111dbac1).
 - Slack Connect (https://docs.slack.dev/apis/slack-connect/#check_file_info): file events carry only
   `{"id", "file_access": "check_file_info"}`; `files.info` gives the whole object, and history methods return
   whole objects.

@@ -239,6 +239,10 @@ async def test_traces_are_exported_when_tracing_is_on(tmp_path, slack, model, re
             | {"RESPONSE_RETENTION_DAYS": "-1"},
             "RESPONSE_RETENTION_DAYS must be at least 0",
         ),
+        (
+            {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN, "OPENAI_API_KEY": "k", "MAX_FILE_MB": "500"},
+            "MAX_FILE_MB must be at least 1 and at most 50",
+        ),
     ],
 )
 def test_a_missing_or_malformed_setting_is_named_with_where_to_get_it(env, expected):

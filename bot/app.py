@@ -83,9 +83,14 @@ async def build_bot(settings: Settings, *, embedded_redis_dir: str = "data") -> 
 async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embedded_redis_dir: str) -> Bot:
     bot = BotIdentity(user_id=auth["user_id"], bot_id=auth.get("bot_id") or "")
 
-    redis_client, embedded = connect(settings.redis_url, embedded_dir=embedded_redis_dir)
-    guard = RedisGuard(redis_client)
-    memory = Memory(guard, prefix=settings.redis_prefix, thread_ttl_seconds=int(settings.thread_memory_days * 86400))
+    redis = await connect(settings.redis_url, embedded_dir=embedded_redis_dir)
+    guard = RedisGuard(redis.client)
+    memory = Memory(
+        guard,
+        prefix=settings.redis_prefix,
+        thread_ttl_seconds=int(settings.thread_memory_days * 86400),
+        hash_tags=redis.cluster,
+    )
     guard.on_recovery = memory.replay_pending
     if not await guard.ping():
         logger.warning("Redis does not answer yet: the bot will answer from Slack history until it does")
@@ -140,7 +145,7 @@ async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embe
     )
     pane = AssistantPane(slack, memory)
     listeners.register(bolt, conversations, pane, allowed_bot_ids=settings.allowed_bot_ids)
-    return Bot(settings, bolt, conversations, guard, slack, openai_client, embedded)
+    return Bot(settings, bolt, conversations, guard, slack, openai_client, redis.embedded)
 
 
 def configure_tracing(settings: Settings) -> None:

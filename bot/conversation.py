@@ -1,4 +1,4 @@
-"""One turn of a conversation: claim → lock → recall → chained or rebuilt run → reply → remember."""
+"""One turn of a conversation: begin (claim, recall, queue) → chained or rebuilt run → reply → finish."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ from .history import (
     user_turn,
     with_files,
 )
-from .memory import Memory
+from .memory import Memory, Turn
 from .people import People
 from .reply import Reply, StreamingSupport, post_notice
 from .routing import ConversationKey, IncomingMessage, is_empty_mention, is_reset_request
@@ -122,47 +122,60 @@ class Conversations:
     # The turn ------------------------------------------------------------------------------------
     async def _handle(self, message: IncomingMessage) -> None:
         key = message.key
-        if not await self._memory.claim_message(key.team_id, key.channel_id, message.ts):
-            return
+        resetting = is_reset_request(message.text, self.bot.user_id)
+        empty = is_empty_mention(message.text, self.bot.user_id) and not message.files
+        too_long = len(message.text) > self._limits.history_budget_chars
+        turn = await self._memory.begin_turn(
+            key,
+            message.ts,
+            requires_part=message.needs_participation,
+            # A mention makes the bot part of the thread from now on: a follow-up sent while this turn runs
+            # is answered too. A hint or a refusal keeps the next message there answered.
+            joins=not resetting and (empty or too_long or (message.mentioned and not message.is_dm)),
+            answers=not (resetting or empty or too_long),
+        )
+        if turn is None:
+            return  # a repeat delivery
+        try:
+            await self._take_turn(message, turn, resetting=resetting, empty=empty, too_long=too_long)
+        finally:
+            await turn.leave()  # a no-op once the turn finished
+
+    async def _take_turn(
+        self, message: IncomingMessage, turn: Turn, *, resetting: bool, empty: bool, too_long: bool
+    ) -> None:
+        key = message.key
         prefetched: list[dict[str, Any]] | None = None
-        if message.needs_participation:
-            taking_part, prefetched = await self._taking_part(message)
+        if message.needs_participation and turn.recall.state is None:
+            taking_part, prefetched = await self._taking_part(message, turn.recall)
             if not taking_part:
                 return
-        if is_reset_request(message.text, self.bot.user_id):
+        if resetting:
             await self._memory.forget_thread(key, message.ts)
             await self._confirm(message, phrases.RESET_THREAD)
             return
-        if is_empty_mention(message.text, self.bot.user_id) and not message.files:
-            await self._memory.mark_participating(key)
+        if empty:
             hint = phrases.DM_HINT if message.is_dm else phrases.HINT.format(bot=self.bot.user_id)
             await post_notice(self._client, key.channel_id, message.reply_thread_ts, hint)
             return
-        if len(message.text) > self._limits.history_budget_chars:
+        if too_long:
             text = phrases.MESSAGE_TOO_LONG.format(length=len(message.text), limit=self._limits.history_budget_chars)
-            await self._memory.mark_participating(key)
             await post_notice(self._client, key.channel_id, message.reply_thread_ts, text)
             return
-        if message.mentioned and not message.is_dm:
-            # From now on the bot is part of this thread: a follow-up sent while this turn runs is answered too.
-            await self._memory.mark_participating(key)
         answering = False
         try:
-            async with self._memory.turn_lock(key, message.ts):
+            async with turn.in_order() as recall:
                 answering = True
-                await self._answer(message, prefetched)
+                await self._answer(message, turn, recall, prefetched)
         except asyncio.CancelledError:
             if not answering:  # shutting down before this message's turn came: say so, don't leave it unanswered
                 with contextlib.suppress(Exception):
                     await post_notice(self._client, key.channel_id, message.reply_thread_ts, phrases.RESTARTING)
             raise
 
-    async def _taking_part(self, message: IncomingMessage) -> tuple[bool, list[dict[str, Any]] | None]:
+    async def _taking_part(self, message: IncomingMessage, recall: Recall) -> tuple[bool, list[dict[str, Any]] | None]:
         """Whether the bot is part of this thread: Redis says, unless it is away or may have lost the
         thread; then Slack's thread history tells."""
-        recall = await self._memory.recall(message.key)
-        if recall.state is not None:
-            return True, None
         memory_seconds = self._limits.thread_memory_seconds
         if recall.from_redis and not recall.may_have_forgotten(
             message.key.thread_ts, now=time.time(), memory_seconds=memory_seconds
@@ -182,9 +195,10 @@ class Conversations:
     def _is_ours(self, message: dict[str, Any]) -> bool:
         return message.get("user") == self.bot.user_id or message.get("bot_id") == self.bot.bot_id
 
-    async def _answer(self, message: IncomingMessage, prefetched: list[dict[str, Any]] | None) -> None:
+    async def _answer(
+        self, message: IncomingMessage, turn: Turn, recall: Recall, prefetched: list[dict[str, Any]] | None
+    ) -> None:
         key = message.key
-        recall = await self._memory.recall(key)
         first_turn = recall.state is None and recall.from_redis  # unknown while Redis is away: no retitling
         previous = recall.usable_response_id(time.time(), self._limits.retention_seconds)
         mentioned = [u for u in mentioned_user_ids(message.text) if u != self.bot.user_id]
@@ -232,7 +246,7 @@ class Conversations:
         except Exception as error:
             logger.warning("Turn failed in %s: %s", key, describe_error(error))
             await reply.fail(phrases.NO_HISTORY if isinstance(error, HistoryUnavailable) else failure_phrase(error))
-            await self._memory.mark_participating(key)  # the next message here is still answered
+            await turn.finish(None)  # the memory stays as it was; the next message here is still answered
             return
         except asyncio.CancelledError:
             # Shutting down and this turn ran out of time: say so rather than leave the question hanging.
@@ -246,7 +260,7 @@ class Conversations:
             anchor_ts=message.ts,
             reset_ts=recall.state.reset_ts if recall.state else "",
         )
-        await self._memory.remember(key, state, started_from=recall)
+        await turn.finish(state)
 
     async def _run(
         self,

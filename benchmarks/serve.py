@@ -1,4 +1,4 @@
-"""One app under benchmark in its own process: `python -m benchmarks.serve bot|baseline|floor ...`.
+"""One app under benchmark in its own process: `python -m benchmarks.serve bot|baseline|sdk|floor ...`.
 
 Each app gets a process of its own so that its CPU time and resident memory are its own, not the fakes'.
 It prints `READY <url>` once it serves, and stops on SIGTERM (writing its profile when asked for one).
@@ -22,17 +22,20 @@ MODEL = "gpt-test"
 async def serve(app_name: str, *, slack_api_url: str, redis_url: str, prefix: str) -> None:
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-    if app_name == "floor":
-        # Only what the floor needs is imported here, so that its resident memory is its own.
-        from .floor import FloorHandler
+    if app_name in ("floor", "sdk"):
+        # Only what the handler needs is imported here, so that its resident memory is its own.
+        if app_name == "floor":
+            from .floor import FloorHandler as Handler
+        else:
+            from .sdk_handler import SdkHandler as Handler
 
-        floor = FloorHandler(
+        handler = Handler(
             slack_api_url=slack_api_url,
             bot_token=os.environ["SLACK_BOT_TOKEN"],
             signing_secret=os.environ["SLACK_SIGNING_SECRET"],
             model=MODEL,
         )
-        runner = web.AppRunner(floor.web_app(), access_log=None)
+        runner = web.AppRunner(handler.web_app(), access_log=None)
         await runner.setup()
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
@@ -41,7 +44,7 @@ async def serve(app_name: str, *, slack_api_url: str, redis_url: str, prefix: st
         print(f"READY http://127.0.0.1:{port}", flush=True)
         await stop.wait()
         await runner.cleanup()
-        await floor.close()
+        await handler.close()
         return
     from harness import BotUnderTest, test_settings
 
@@ -58,7 +61,7 @@ async def serve(app_name: str, *, slack_api_url: str, redis_url: str, prefix: st
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("app", choices=("bot", "baseline", "floor"))
+    parser.add_argument("app", choices=("bot", "baseline", "sdk", "floor"))
     parser.add_argument("--slack-api-url", required=True)
     parser.add_argument("--redis-url", required=True)
     parser.add_argument("--prefix", default="bench")

@@ -39,20 +39,20 @@ QUEUED_POLL_SECONDS = 0.2  # those behind it: a burst in one thread must not bec
 ABANDONED_WAITER_SECONDS = 2.0
 _LOCAL_SEEN_MAX = 10_000
 
-# Join a conversation's line (ordered by message ts) and take its lock if the lock is free and this
-# message is first. Returns {taken, head member, head score, locked}.
+# Take the conversation's lock if it is free and no earlier message waits for it; else join its line
+# (ordered by message ts). Returns {taken, head member, head score, locked}; no head: nobody waits.
 _TAKE_TURN = """
 local function take_turn(queue, lock, member, score, queue_ttl, token, lock_ms)
-  redis.call('ZADD', queue, score, member)
-  redis.call('EXPIRE', queue, queue_ttl)
   local head = redis.call('ZRANGE', queue, 0, 0, 'WITHSCORES')
   local locked = redis.call('EXISTS', lock)
-  if locked == 0 and tonumber(head[2]) >= tonumber(score) then
+  if locked == 0 and (not head[1] or tonumber(head[2]) >= tonumber(score)) then
     redis.call('SET', lock, token, 'PX', lock_ms)
-    redis.call('ZREM', queue, member)
-    return {1, head[1], head[2], 0}
+    if head[1] then redis.call('ZREM', queue, member) end
+    return {1, head[1] or false, head[2] or false, 0}
   end
-  return {0, head[1], head[2], locked}
+  redis.call('ZADD', queue, score, member)
+  redis.call('EXPIRE', queue, queue_ttl)
+  return {0, head[1] or false, head[2] or false, locked}
 end
 """
 

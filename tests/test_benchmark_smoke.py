@@ -1,4 +1,4 @@
-"""The benchmark command keeps working: a few turns of every figure, against the bot, the baseline and the floor.
+"""The benchmark command keeps working: a few turns of every figure, against every app it compares.
 
 No timing is asserted (speed belongs in the full benchmark run); only that every figure was measured.
 """
@@ -21,6 +21,7 @@ EXPECTED_ROWS = (
     "2. the app's CPU time per turn",
     "2. Slack API calls per turn",
     "2. Redis commands per turn",
+    "2. Redis round trips per turn",
     "3. 5 mentions at once",
     "3. HTTP ack to Slack meanwhile, p99",
     "4. rebuild a 250-message thread",
@@ -32,7 +33,7 @@ EXPECTED_ROWS = (
 )
 
 
-def test_the_smoke_benchmark_prints_every_figure_for_the_bot_the_baseline_and_the_floor() -> None:
+def test_the_smoke_benchmark_prints_every_figure_for_the_bot_the_baseline_the_sdk_handler_and_the_floor() -> None:
     run = subprocess.run(
         [sys.executable, "-m", "benchmarks", "--smoke"],
         cwd=REPO_ROOT,

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from redis.asyncio.lock import Lock
 from redis.exceptions import LockError
 
+from .memory_scripts import BEGIN_SCRIPT, FINISH_SCRIPT, WAIT_SCRIPT
 from .redis_link import RedisGuard, RedisUnavailable
 from .routing import ConversationKey
 from .thread_state import Recall, ThreadState, latest_ts, now_ts, ts_value
@@ -38,89 +39,6 @@ QUEUED_POLL_SECONDS = 0.2  # those behind it: a burst in one thread must not bec
 # A waiter at the head of the queue that does not take a free lock for this long is gone.
 ABANDONED_WAITER_SECONDS = 2.0
 _LOCAL_SEEN_MAX = 10_000
-
-# Take the conversation's lock if it is free and no earlier message waits for it; else join its line
-# (ordered by message ts). Returns {taken, head member, head score, locked}; no head: nobody waits.
-_TAKE_TURN = """
-local function take_turn(queue, lock, member, score, queue_ttl, token, lock_ms)
-  local head = redis.call('ZRANGE', queue, 0, 0, 'WITHSCORES')
-  local locked = redis.call('EXISTS', lock)
-  if locked == 0 and (not head[1] or tonumber(head[2]) >= tonumber(score)) then
-    redis.call('SET', lock, token, 'PX', lock_ms)
-    if head[1] then redis.call('ZREM', queue, member) end
-    return {1, head[1] or false, head[2] or false, 0}
-  end
-  redis.call('ZADD', queue, score, member)
-  redis.call('EXPIRE', queue, queue_ttl)
-  return {0, head[1] or false, head[2] or false, locked}
-end
-"""
-
-# KEYS: seen, thread, channel reset, not ours, remembering since, viewing, queue, lock.
-# ARGV: seen ttl, part of the thread required ('1'), state to join with ('' for none), thread ttl,
-#       take a place in line ('1'), message ts, its score, queue ttl, lock token, lock ms.
-# Returns {0} for a repeat delivery, else {1, state, channel reset, not ours, since, viewing, take_turn...}.
-_BEGIN_SCRIPT = (
-    _TAKE_TURN
-    + """
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return {0} end
-local state = redis.call('GET', KEYS[2])
-local part_of_it = state or ARGV[2] ~= '1'
-if ARGV[3] ~= '' and not state and part_of_it then
-  redis.call('SET', KEYS[2], ARGV[3], 'EX', ARGV[4])
-  state = ARGV[3]
-end
-local known = redis.call('MGET', KEYS[3], KEYS[4], KEYS[5], KEYS[6])
-local line = {0, false, false, 0}
-if ARGV[5] == '1' and part_of_it then
-  line = take_turn(KEYS[7], KEYS[8], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10])
-end
-return {1, state, known[1], known[2], known[3], known[4], line[1], line[2], line[3], line[4]}
-"""
-)
-
-# Waiting for the lock. KEYS: queue, lock, thread, channel reset, not ours, remembering since, viewing.
-# ARGV: message ts, its score, queue ttl, lock token, lock ms.
-# Returns take_turn's answer, and once the lock is taken, what the conversation remembers under it.
-_WAIT_SCRIPT = (
-    _TAKE_TURN
-    + """
-local line = take_turn(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])
-if line[1] == 0 then return line end
-local known = redis.call('MGET', KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
-return {1, line[2], line[3], 0, known[1], known[2], known[3], known[4], known[5]}
-"""
-)
-
-# KEYS: thread, lock. ARGV: new state ('' to only stay part of the thread), mode, expected, the new
-# state's anchor, thread ttl, lock token ('' for none), the state to stay part of the thread with.
-# Stores the state if the thread still holds what the turn started from ('cas'), or if it answers a
-# later message than the stored one ('newer', for writes replayed after an outage); then releases the
-# lock if this turn still holds it. Returns 1 if the state was stored.
-_FINISH_SCRIPT = """
-local stored = 0
-local cur = redis.call('GET', KEYS[1])
-if ARGV[1] == '' then
-  if not cur then redis.call('SET', KEYS[1], ARGV[7], 'EX', ARGV[5]) end
-else
-  local store = true
-  if ARGV[2] == 'cas' then
-    store = (cur or '') == ARGV[3]
-  elseif cur then
-    local fields = {}
-    for f in string.gmatch(cur .. '|', '([^|]*)|') do table.insert(fields, f) end
-    local anchor = tonumber(fields[3]) or 0
-    local reset = tonumber(fields[4]) or 0
-    store = anchor < tonumber(ARGV[4]) and reset < tonumber(ARGV[4])
-  end
-  if store then
-    redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[5])
-    stored = 1
-  end
-end
-if ARGV[6] ~= '' and redis.call('GET', KEYS[2]) == ARGV[6] then redis.call('DEL', KEYS[2]) end
-return stored
-"""
 
 
 class Keys:
@@ -188,7 +106,6 @@ class Turn:
     _lock: Lock | None = None  # the shared lock, once taken
     _queued: bool = False  # has a place in the conversation's line in Redis
     _renewal: asyncio.Task[None] | None = field(default=None, repr=False)
-    _finished: bool = False
 
     @contextlib.asynccontextmanager
     async def in_order(self) -> AsyncIterator[Recall]:
@@ -214,7 +131,6 @@ class Turn:
         """Store `state` if the conversation is still where this turn began (None: only stay part of
         the thread), and release the lock. False when another turn stored first."""
         self._stop_renewal()
-        self._finished = True
         lock, self._lock = self._lock, None
         return await self._memory.finish(self.key, state, started_from=self.recall, lock=lock)
 
@@ -246,9 +162,9 @@ class Memory:
         self._guard = guard
         self._keys = Keys(prefix, hash_tags=hash_tags)
         self._thread_ttl = thread_ttl_seconds
-        self._begin = guard.client.register_script(_BEGIN_SCRIPT)
-        self._wait = guard.client.register_script(_WAIT_SCRIPT)
-        self._finish = guard.client.register_script(_FINISH_SCRIPT)
+        self._begin = guard.client.register_script(BEGIN_SCRIPT)
+        self._wait = guard.client.register_script(WAIT_SCRIPT)
+        self._finish = guard.client.register_script(FINISH_SCRIPT)
         # Written while Redis was away, replayed when it is back.
         self._pending_states: dict[str, str] = {}
         self._pending_resets: dict[str, str] = {}
@@ -274,6 +190,7 @@ class Memory:
             return None
         token = uuid.uuid4().hex
         joined_with = ThreadState(stored_at=time.time()).encode() if joins else ""
+        sent = self._guard.up
         try:
             reply = await self._guard.run(
                 lambda r: self._begin(
@@ -304,7 +221,7 @@ class Memory:
             )
         except RedisUnavailable:
             self._remember_seen(seen_key, replay=True)
-            if answers:
+            if answers and sent:
                 self._forget_place_later(key, ts, token)
             if joins and not requires_part:
                 self._pending_states.setdefault(keys.thread(key), joined_with)
@@ -336,8 +253,10 @@ class Memory:
         ]
         args = [ts, repr(float(ts_value(ts))), QUEUE_TTL_SECONDS, token, int(LOCK_TIMEOUT_SECONDS * 1000)]
         head_free_since: float | None = None
+        sent = False
         try:
             while True:
+                sent = self._guard.up
                 reply = await self._guard.run(lambda r: self._wait(keys=script_keys, args=args, client=r))
                 taken, head, head_score, locked = reply[:4]
                 if taken:
@@ -355,7 +274,8 @@ class Memory:
                     head_free_since = None
                 await asyncio.sleep(LOCK_POLL_SECONDS if mine_first else QUEUED_POLL_SECONDS)
         except RedisUnavailable:
-            self._forget_place_later(key, ts, token)
+            if sent:
+                self._forget_place_later(key, ts, token)
             return None
         except asyncio.CancelledError:
             # Taken just before the cancel: don't leave it to expire.
@@ -441,8 +361,8 @@ class Memory:
             del self._local_locks[key]
 
     def _forget_place_later(self, key: ConversationKey, ts: str, token: str) -> None:
-        """A script that timed out may still run once a hung Redis wakes up, leaving this message in
-        line and perhaps holding the lock: both are undone when Redis is back."""
+        """A script sent as Redis failed may still run once a hung Redis wakes up, leaving this message
+        in line and perhaps holding the lock: both are undone when Redis is back."""
         self._pending_releases.append(self._lock(key, token))
         self._pending_departures.append((self._keys.queue(key), ts))
 

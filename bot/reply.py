@@ -24,7 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from . import phrases
 from .history import NOTICE_EVENT
-from .render import MESSAGE_MARKDOWN_LIMIT, cut_for_room, markdown_blocks, plain_text, split_markdown
+from .render import MESSAGE_MARKDOWN_LIMIT, cut_for_room, fallback_text, markdown_blocks, split_markdown
 
 logger = logging.getLogger(__name__)
 
@@ -191,7 +191,7 @@ class Reply:
         elif text:
             self._shown += text
             await self._client.chat_update(
-                channel=self._channel, ts=self._ts, text=plain_text(self._shown), blocks=markdown_blocks(self._shown)
+                channel=self._channel, ts=self._ts, text=fallback_text(self._shown), blocks=markdown_blocks(self._shown)
             )
         if last:
             self._ts, self._shown, self._mode = None, "", None
@@ -217,7 +217,7 @@ class Reply:
 
     async def _post(self, text: str) -> str:
         response: Any = await self._client.chat_postMessage(
-            channel=self._channel, thread_ts=self._thread_ts, text=plain_text(text), blocks=markdown_blocks(text)
+            channel=self._channel, thread_ts=self._thread_ts, text=fallback_text(text), blocks=markdown_blocks(text)
         )
         self.posted.append(response["ts"])
         return str(response["ts"])

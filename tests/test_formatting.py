@@ -124,3 +124,25 @@ def test_the_plain_text_version_keeps_numbers_mentions_and_link_targets():
     assert (
         plain_text(markdown) == "Ask <@UBOB>:\n\n1. open the runbook (https://wiki.example.com/run)\n2. panic breathe"
     )
+
+
+async def test_a_long_answer_written_slowly_in_a_dm_arrives_whole_and_is_remembered(bot, slack, model):
+    # At a DM's top level Slack does not stream: one message is posted and edited as the answer grows, and
+    # chat.update refuses a `text` over 4,000 characters, so the notification text must stay short.
+    answer = "\n\n".join(f"Paragraph {n}: " + "a sentence that goes on for a while. " * 6 for n in range(40))
+    assert 5_000 < len(answer) < MESSAGE_MARKDOWN_LIMIT
+    model.reply_with(answer)
+    model.stream_chunks, model.stream_chunk_delay = 6, 0.25
+
+    await say(bot, slack, "D1", ALICE, "tell me a long story")
+
+    await slack.wait_for(lambda: [m["blocks"][0]["text"] for m in slack.bot_messages("D1")] == [answer], 10)
+    [message] = slack.bot_messages("D1")
+    assert slack.calls_to("chat.update")  # it was edited in place, not posted at the end
+    assert 0 < len(message["text"]) <= 4_000 and message["text"].startswith("Paragraph 0: a sentence")
+    remembered = model.requests[-1].response_id
+
+    model.stream_chunk_delay = 0.0
+    await say(bot, slack, "D1", ALICE, "and the moral?")
+    await slack.wait_for_bot_messages("D1", None, 2)
+    assert model.requests[-1].previous_response_id == remembered

@@ -30,7 +30,26 @@ logger = logging.getLogger(__name__)
 
 STREAM_INTERVAL_SECONDS = 0.3  # between appends to a native stream
 UPDATE_INTERVAL_SECONDS = 1.0  # between edits of the fallback message
-STREAMING_RETRY_SECONDS = 3600.0  # after Slack refuses streaming, ask again this much later
+STREAMING_RETRY_SECONDS = 3600.0  # after Slack refuses streaming for the workspace, ask again this much later
+
+# Refusals of chat.startStream that hold for every channel of the workspace (the token, the app or the plan);
+# any other (not_in_channel, channel_type_not_supported, is_archived, a locked thread, a rate limit, a recipient
+# Slack cannot find) is about one place or one moment, and only that answer goes without streaming.
+WORKSPACE_REFUSALS = frozenset(
+    {
+        "not_allowed_token_type",
+        "unknown_method",
+        "method_deprecated",
+        "feature_not_enabled",
+        "missing_scope",
+        "no_permission",
+        "not_authed",
+        "invalid_auth",
+        "account_inactive",
+        "token_revoked",
+        "team_access_not_granted",
+    }
+)
 
 
 @dataclass
@@ -43,8 +62,12 @@ class StreamingSupport:
         return time.monotonic() >= self.refused_until.get(team_id, 0.0)
 
     def refused(self, team_id: str, error: str) -> None:
+        """Slack refused to start a stream: for this answer only, or for the workspace if the error says so."""
+        if error not in WORKSPACE_REFUSALS:
+            logger.info("Slack refused chat.startStream here (%s): this answer is edited in place instead", error)
+            return
         if self.available(team_id):
-            logger.info("Slack refused chat.startStream (%s): editing messages instead", error)
+            logger.info("Slack refused chat.startStream (%s): editing messages instead for an hour", error)
         self.refused_until[team_id] = time.monotonic() + STREAMING_RETRY_SECONDS
 
 

@@ -200,6 +200,7 @@ class Conversations:
             channel=key.channel_id,
             thread_ts=message.reply_thread_ts,
             team_id=key.team_id,
+            recipient_team_id=message.user_team_id or key.team_id,
             user_id=message.user_id,
             streaming=self._streaming,
             stream_after=self._limits.instant_answer_seconds,

@@ -91,6 +91,7 @@ class Reply:
         channel: str,
         thread_ts: str | None,
         team_id: str,
+        recipient_team_id: str,  # the asker's own workspace, which Slack streams to
         user_id: str,
         streaming: StreamingSupport,
         stream_after: float,  # an answer complete by then needs no streaming
@@ -100,6 +101,7 @@ class Reply:
         self._channel = channel
         self._thread_ts = thread_ts
         self._team_id = team_id
+        self._recipient_team_id = recipient_team_id
         self._user_id = user_id
         self._streaming = streaming
         self._received = ""  # everything the model wrote so far
@@ -226,7 +228,7 @@ class Reply:
                     channel=self._channel,
                     thread_ts=self._thread_ts,
                     markdown_text=text,
-                    recipient_team_id=self._team_id,
+                    recipient_team_id=self._recipient_team_id,
                     recipient_user_id=self._user_id,
                 )
             except SlackApiError as error:

@@ -17,7 +17,7 @@ from slack_bolt.middleware.assistant.async_assistant import AsyncAssistant
 
 from ..assistant_pane import AssistantPane
 from ..conversation import Conversations
-from ..routing import ConversationKey, ToMessage
+from ..routing import ConversationKey, ToMessage, workspace_of
 
 
 def thread_of(event: dict[str, Any], team_id: str) -> tuple[ConversationKey, str] | None:
@@ -35,14 +35,14 @@ def register(app: AsyncApp, conversations: Conversations, pane: AssistantPane, *
 
     @assistant.thread_started
     async def on_thread_started(event: dict[str, Any], context: AsyncBoltContext) -> None:
-        found = thread_of(event, context.team_id or "")
+        found = thread_of(event, workspace_of(context))
         if found is not None:
             key, viewed = found
             await pane.greet(key, viewed_channel_id=viewed)
 
     @assistant.thread_context_changed
     async def on_context_changed(event: dict[str, Any], context: AsyncBoltContext) -> None:
-        found = thread_of(event, context.team_id or "")
+        found = thread_of(event, workspace_of(context))
         if found is not None:
             key, viewed = found
             await pane.context_changed(key, viewed_channel_id=viewed)

@@ -32,7 +32,7 @@ from .history import (
 )
 from .memory import Memory
 from .people import People
-from .reply import Reply, StreamingSupport, post_notice
+from .reply import AnswerWriting, Reply, post_notice
 from .routing import ConversationKey, IncomingMessage, is_empty_mention, is_reset_request
 from .slack_text import mentioned_user_ids
 from .status import StatusCue
@@ -71,7 +71,7 @@ class Conversations:
         self._agent = agent
         self.bot = bot
         self._limits = limits
-        self._streaming = StreamingSupport()
+        self._writing = AnswerWriting.for_client(client)  # shared by every answer: streaming verdicts, budgets
         self._in_flight: set[asyncio.Task[Any]] = set()
 
     @property
@@ -196,13 +196,12 @@ class Conversations:
             people=speaker_names,
         )
         reply = Reply(
-            self._client,
+            self._writing,
             channel=key.channel_id,
             thread_ts=message.reply_thread_ts,
             team_id=key.team_id,
             recipient_team_id=message.user_team_id or key.team_id,
             user_id=message.user_id,
-            streaming=self._streaming,
             stream_after=self._limits.instant_answer_seconds,
         )
         cue = StatusCue(

@@ -209,7 +209,6 @@ class Conversations:
             channel=key.channel_id,
             thread_ts=message.reply_thread_ts,
             message_ts=message.ts,
-            assistant_thread=message.is_assistant_thread,
             delay=self._limits.instant_answer_seconds,
         )
         if message.is_assistant_thread and first_turn:  # the thread's first question names it
@@ -330,11 +329,11 @@ async def post_reset_note(client: AsyncWebClient, key: ConversationKey, *, user_
 
 
 def describe_place(message: IncomingMessage, *, viewed_channel_id: str = "") -> str:
+    beside = f" (the person has the channel <#{viewed_channel_id}> open beside it)" if viewed_channel_id else ""
     if message.is_assistant_thread:
-        beside = f" (the person has the channel <#{viewed_channel_id}> open beside it)"
-        return "a chat in Slack's AI assistant pane" + (beside if viewed_channel_id else "")
+        return "a chat in Slack's AI assistant pane" + beside
     if message.is_dm:
-        return "a direct message" if message.key.is_dm_running else "a thread of a direct message"
+        return ("a direct message" if message.key.is_dm_running else "a thread of a direct message") + beside
     return f"a thread in the channel <#{message.key.channel_id}>"
 
 

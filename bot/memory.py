@@ -91,7 +91,8 @@ class Memory:
         return f"{self._prefix}:{team_id}:name:{user_id}"
 
     def _viewing_key(self, key: ConversationKey) -> str:
-        return f"{self._prefix}:{key.team_id}:viewing:{key.channel_id}:{key.thread_ts or 'dm'}"
+        # What a person has open is theirs, not a thread's: one key per DM, read by each of its conversations.
+        return f"{self._prefix}:{key.team_id}:viewing:{key.channel_id}"
 
     # De-duplication -------------------------------------------------------------------------------
     async def claim_message(self, team_id: str, channel_id: str, ts: str) -> bool:
@@ -268,7 +269,7 @@ class Memory:
 
     # The assistant pane ---------------------------------------------------------------------------
     async def remember_viewed_channel(self, key: ConversationKey, channel_id: str) -> None:
-        """The channel the person has open beside an assistant thread (a hint for the model, safe to lose)."""
+        """The channel the person has open beside their DM with the bot (a hint for the model, safe to lose)."""
         viewing_key = self._viewing_key(key)
         with contextlib.suppress(RedisUnavailable):
             await self._guard.run(lambda r: r.set(viewing_key, channel_id, ex=self._thread_ttl))

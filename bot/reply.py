@@ -117,7 +117,7 @@ class Reply:
         stream_after: float,  # an answer complete by then needs no streaming
     ) -> None:
         self._client = writing.client
-        self._eager = writing.eager_client
+        self._eager_client = writing.eager_client
         self._streaming = writing.streaming
         self._budget: WorkspaceBudget = writing.pacing.budget(team_id)
         self._stream_after = stream_after
@@ -247,7 +247,7 @@ class Reply:
             elif not self._may_write_now("chat.appendStream"):
                 return False
             else:
-                await self._eager.chat_appendStream(channel=self._channel, ts=self._ts, markdown_text=text)
+                await self._eager_client.chat_appendStream(channel=self._channel, ts=self._ts, markdown_text=text)
         except SlackApiError as error:
             if self._postponed(error):
                 return False
@@ -281,7 +281,7 @@ class Reply:
         if not self._may_write_now("chat.update"):
             return False
         try:
-            await self._eager.chat_update(**edit)
+            await self._eager_client.chat_update(**edit)
         except SlackApiError as error:
             if self._postponed(error):
                 return False
@@ -294,7 +294,7 @@ class Reply:
         live_stream = self._may_stream and self._thread_ts and self._streaming.available(self._team_id)
         if live_stream and self._budget.try_take("chat.startStream", "chat.stopStream"):
             try:
-                response = await self._eager.chat_startStream(
+                response = await self._eager_client.chat_startStream(
                     channel=self._channel,
                     thread_ts=self._thread_ts,
                     markdown_text=text,

@@ -611,8 +611,12 @@ class FakeSlack:
         return (channel, ts), _require_arg(args, "name", "invalid_name")
 
     def _set_status(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = _require_arg(args, "channel_id", "invalid_arguments")
-        thread_ts = _require_arg(args, "thread_ts", "invalid_arguments")
+        # docs.slack.dev/reference/methods/assistant.threads.setStatus: any thread the bot can write in (chat:write,
+        # since 2026-03, also channel threads); errors `channel_not_found`, `invalid_thread_ts`.
+        channel = _require_arg(args, "channel_id", "channel_not_found")
+        thread_ts = _require_arg(args, "thread_ts", "invalid_thread_ts")
+        if self._find(channel, thread_ts) is None:
+            raise SlackError("invalid_thread_ts")
         self.statuses.append((channel, thread_ts, args.get("status", "")))
         return {}
 

@@ -45,4 +45,4 @@ async def test_a_rate_limited_answer_waits_alone_while_another_keeps_streaming(b
     held_writes = [c.at - limited.at for c in after_limit if c.args.get("channel") == "C1"]
     free_appends = [c.at - limited.at for c in after_limit if c.args.get("channel") == "C2"]
     assert held_writes and min(held_writes) >= 1.9  # Slack's Retry-After, for that answer only
-    assert any(seconds < 1.9 for seconds in free_appends)  # the other answer went on meanwhile
+    assert any(seconds < min(held_writes) for seconds in free_appends)  # the other answer went on meanwhile

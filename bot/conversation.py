@@ -15,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from . import phrases
 from .agent import ExpiredChain, TurnContext, TurnOutput, failure_phrase, run_turn
+from .answer_writing import AnswerWriting
 from .assistant_pane import set_thread_title, thread_title
 from .files import FileReader
 from .history import (
@@ -32,7 +33,7 @@ from .history import (
 )
 from .memory import Memory
 from .people import People
-from .reply import AnswerWriting, Reply, post_notice
+from .reply import Reply, post_notice
 from .routing import ConversationKey, IncomingMessage, is_empty_mention, is_reset_request
 from .slack_text import mentioned_user_ids
 from .status import StatusCue

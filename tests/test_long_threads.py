@@ -109,9 +109,7 @@ async def test_a_message_that_alone_exceeds_the_window_gets_a_true_note(start_bo
     assert note["text"] == phrases.TOO_LARGE_EVEN_ALONE
 
 
-async def test_a_gateway_that_refuses_compaction_and_the_cache_key_still_gets_answers(
-    start_bot, slack, model, caplog
-):
+async def test_a_gateway_that_refuses_compaction_and_the_cache_key_still_gets_answers(start_bot, slack, model, caplog):
     bot = await start_bot()
     model.unknown_parameters = {"context_management", "prompt_cache_key"}
     caplog.set_level(logging.WARNING, logger="bot.model_options")

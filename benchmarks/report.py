@@ -308,12 +308,13 @@ def _token_rows(results: Results) -> list[Row]:
     def at(tokens: Tokens | None, turn: int) -> int | None:
         return None if tokens is None else tokens.uncached.get(turn)
 
+    def of(tokens: Tokens | None, turn: int) -> str:
+        if tokens is None or turn not in tokens.uncached:
+            return "—"
+        return f"{tokens.uncached[turn]:,} of {tokens.given[turn]:,}"
+
     out = [
-        Row(
-            f"6. uncached input tokens at turn {turn} (fake prompt cache)",
-            _num(at(bot, turn), 0),
-            _num(at(base, turn), 0),
-        )
+        Row(f"6. uncached input tokens at turn {turn}, of all input (fake prompt cache)", of(bot, turn), of(base, turn))
         for turn in turns
     ]
     growth_turn = 50 if 50 in turns else turns[-1]

@@ -38,6 +38,7 @@ async def test_three_people_alternating_share_one_cached_prefix_per_thread(start
     assert first.prompt_cache_key is not None and "C1" not in first.prompt_cache_key  # hashed, no Slack id in clear
     assert threads[0][1].input_texts == [("user", "bob (<@UBOB>): point 1, right @carol? (carol is <@UCAROL>)")]
 
+    await bot.settled()  # the line is written once the answer is posted
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("turn usage")]
     assert len(lines) == 14
     assert lines[0].startswith("turn usage conversation=T0001/C1/") and " model=gpt-test context=new input=" in lines[0]

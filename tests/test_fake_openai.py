@@ -196,6 +196,12 @@ async def test_a_request_over_the_context_window_is_refused_as_openai_does_in_js
     assert refused.value.code == "context_length_exceeded" and refused.value.param == "input"
 
     fake.overflow_style = "response.failed"
+    events = [e async for e in await client.responses.create(model="gpt-test", input="word " * 100, stream=True)]
+    assert [e.type for e in events] == ["response.created", "response.in_progress", "response.failed"]
+    failed = events[-1].response
+    assert failed.status == "failed" and failed.error is not None and failed.error.code == "context_length_exceeded"
+
+    fake.overflow_style = "error"
     agent = make_agent(fake, max_retries=0)
     with pytest.raises(ModelBehaviorError, match="context_length_exceeded"):
         async for _ in Runner.run_streamed(agent, "word " * 100, run_config=NO_TRACING).stream_events():

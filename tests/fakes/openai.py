@@ -630,6 +630,7 @@ class FakeOpenAI:
 
         pending = _response_payload(rec, _new_id("resp_"), int(time.time()), [], None)
         await send("response.created", response=pending)
+        await send("response.in_progress", response=pending)
         error = err.body["error"]
         if self.overflow_style == "response.failed":
             failed = {**pending, "status": "failed", "error": {"code": error["code"], "message": error["message"]}}

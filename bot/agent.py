@@ -8,23 +8,25 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import openai
-from agents import Agent, OpenAIResponsesModel, RunContextWrapper, Runner
+from agents import Agent, ModelBehaviorError, ModelSettings, OpenAIResponsesModel, RunConfig, RunContextWrapper, Runner
 from agents.models.default_models import get_default_model_settings
 from openai import AsyncOpenAI
 
 from . import phrases
+from .usage import TurnUsage
 
 BASE_INSTRUCTIONS = """\
 You are a helpful assistant in a Slack workspace. Several people may talk to you in one thread: \
-every user message starts with its author as "Name (<@USERID>):". Answer the latest message, \
-keeping in mind who said what. To mention someone, write <@USERID> exactly. \
+every user message starts with its author as "Name (<@USERID>):", and ends with the ids of the people \
+it mentions. Answer the latest message, keeping in mind who said what. To mention someone, write <@USERID> exactly. \
 Write in GitHub-flavoured Markdown (headings, lists, tables, fenced code) and keep answers as \
 short as the question allows."""
 
 
 @dataclass(frozen=True)
 class TurnContext:
-    """Who is speaking and where; sent as instructions every turn, since the chain does not carry them."""
+    """Who is speaking and where. Only the place goes into the instructions, which are then the same on every
+    turn of a conversation (a prefix the prompt cache can reuse); the user turn itself names its author."""
 
     speaker_id: str
     speaker_name: str | None
@@ -36,10 +38,21 @@ class TurnContext:
 class TurnOutput:
     text: str
     response_id: str
+    usage: TurnUsage = field(default_factory=TurnUsage)
+    compacted: bool = False  # OpenAI compacted the context in this turn
+    how: str = ""  # how the context was given: chained, rebuilt, new, or the message alone
 
 
-class ExpiredChain(Exception):
-    """OpenAI no longer has the response to chain from: rebuild the conversation from Slack."""
+class NeedsRebuild(Exception):
+    """The chain cannot be continued: start a fresh one from the conversation's Slack history."""
+
+
+class ExpiredChain(NeedsRebuild):
+    """OpenAI no longer has the response to chain from."""
+
+
+class ContextOverflow(NeedsRebuild):
+    """The request did not fit in the model's context window (`context_length_exceeded`)."""
 
 
 def build_agent(*, model: str, client: AsyncOpenAI, extra_instructions: str = "") -> Agent[TurnContext]:
@@ -57,13 +70,8 @@ def build_agent(*, model: str, client: AsyncOpenAI, extra_instructions: str = ""
 
 
 def turn_instructions(context: TurnContext, extra: str = "") -> str:
-    speaker = (
-        f"{context.speaker_name} (<@{context.speaker_id}>)" if context.speaker_name else (f"<@{context.speaker_id}>")
-    )
-    lines = [BASE_INSTRUCTIONS, f"You are talking in {context.place}. The latest message is from {speaker}."]
-    others = [f"{name} is <@{uid}>" for uid, name in context.people.items() if uid != context.speaker_id]
-    if others:
-        lines.append("People mentioned: " + "; ".join(others) + ".")
+    """Byte-identical for every turn of a conversation: nothing here names the speaker."""
+    lines = [BASE_INSTRUCTIONS, f"You are talking in {context.place}."]
     if extra:
         lines.append(extra)
     return "\n\n".join(lines)
@@ -76,28 +84,47 @@ async def run_turn(
     context: TurnContext,
     previous_response_id: str | None,
     on_text: Callable[[str], Awaitable[None]],
+    settings: ModelSettings | None = None,
 ) -> TurnOutput:
-    """Run one turn, handing each piece of text to `on_text` as the model writes it."""
+    """Run one turn, handing each piece of text to `on_text` as the model writes it.
+
+    `settings` (this conversation's cache key, compaction) go with this run only, over the agent's own."""
     result = Runner.run_streamed(
         agent,
         input_items,  # type: ignore[arg-type]
         context=context,
         previous_response_id=previous_response_id,
+        run_config=RunConfig(model_settings=settings) if settings is not None else None,
     )
+    compacted = False
     try:
         async for event in result.stream_events():
             if event.type == "raw_response_event" and event.data.type == "response.output_text.delta":
                 await on_text(event.data.delta)
+            elif event.type == "run_item_stream_event" and event.item.type == "compaction_item":
+                compacted = True
     except openai.APIStatusError as error:
         if previous_response_id and is_expired_chain(error):
             raise ExpiredChain(previous_response_id) from error
+        if is_context_overflow(error):
+            raise ContextOverflow(previous_response_id) from error
+        raise
+    except ModelBehaviorError as error:
+        result.cancel()
+        if is_context_overflow(error):  # the same refusal, inside the stream (response.failed or error event)
+            raise ContextOverflow(previous_response_id) from error
         raise
     except BaseException:
         result.cancel()
         raise
     if result.last_response_id is None:
         raise RuntimeError("the model's response has no id")
-    return TurnOutput(text=str(result.final_output or ""), response_id=result.last_response_id)
+    return TurnOutput(
+        text=str(result.final_output or ""),
+        response_id=result.last_response_id,
+        usage=TurnUsage.of_run(result.context_wrapper.usage),
+        compacted=compacted or any(i.type == "compaction_item" for i in result.new_items),
+    )
 
 
 def is_expired_chain(error: openai.APIStatusError) -> bool:
@@ -111,8 +138,17 @@ def is_expired_chain(error: openai.APIStatusError) -> bool:
     )
 
 
+def is_context_overflow(error: openai.APIStatusError | ModelBehaviorError) -> bool:
+    """OpenAI's `context_length_exceeded`: as an HTTP 400, or (the Agents SDK's ModelBehaviorError) in a stream."""
+    if isinstance(error, openai.APIStatusError):
+        return getattr(error, "code", None) == "context_length_exceeded"
+    return "context_length_exceeded" in str(error)
+
+
 def failure_phrase(error: BaseException) -> str:
     """What to tell the people in the thread when the model could not answer."""
+    if isinstance(error, ContextOverflow):
+        return phrases.TOO_LARGE_EVEN_ALONE  # raised only once the message was sent on its own
     if isinstance(error, openai.RateLimitError):
         code = getattr(error, "code", None)
         return phrases.TOO_LARGE if code == "tokens_exceeded" else phrases.BUSY

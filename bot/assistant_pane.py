@@ -58,8 +58,8 @@ class AssistantPane:
             logger.info("Could not offer prompts in %s: %s", channel_id, error.response.get("error"))
 
     async def context_changed(self, key: ConversationKey, *, viewed_channel_id: str) -> None:
-        if viewed_channel_id:
-            await self._memory.remember_viewed_channel(key, viewed_channel_id)
+        """The person now views another channel, or none ("" when they look at something else)."""
+        await self._memory.remember_viewed_channel(key, viewed_channel_id)
 
 
 def suggested_prompts() -> list[dict[str, str]]:

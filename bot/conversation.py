@@ -6,15 +6,18 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
+import openai
 from agents import Agent
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from . import phrases
-from .agent import ExpiredChain, TurnContext, TurnOutput, failure_phrase, run_turn
+from .agent import ContextOverflow, NeedsRebuild, TurnContext, TurnOutput, failure_phrase, run_turn
+from .answer_writing import AnswerWriting
 from .assistant_pane import set_thread_title, thread_title
 from .files import FileReader
 from .history import (
@@ -31,12 +34,14 @@ from .history import (
     with_files,
 )
 from .memory import Memory, Turn
+from .model_options import ModelOptions
 from .people import People
-from .reply import Reply, StreamingSupport, post_notice
+from .reply import Reply, post_notice
 from .routing import ConversationKey, IncomingMessage, is_empty_mention, is_reset_request
 from .slack_text import mentioned_user_ids
 from .status import StatusCue
 from .thread_state import Recall, ThreadState, now_ts
+from .usage import budget_day, budget_note, over_budget, usage_line
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +53,7 @@ class TurnLimits:
     turn_timeout_seconds: float
     instant_answer_seconds: float  # an answer complete sooner is posted in one message, with no status shown
     thread_memory_seconds: float  # how long after its last answer the bot follows a thread without a mention
+    daily_token_budget: int = 0  # per person and UTC day; 0: unlimited
 
 
 class Conversations:
@@ -63,6 +69,7 @@ class Conversations:
         bot: BotIdentity,
         limits: TurnLimits,
         files: FileReader,
+        options: ModelOptions | None = None,
     ) -> None:
         self._client = client
         self._files = files
@@ -71,7 +78,8 @@ class Conversations:
         self._agent = agent
         self.bot = bot
         self._limits = limits
-        self._streaming = StreamingSupport()
+        self._writing = AnswerWriting.for_client(client)  # shared by every answer: streaming verdicts, budgets
+        self._options = options or ModelOptions(compact_threshold_tokens=0)
         self._in_flight: set[asyncio.Task[Any]] = set()
 
     @property
@@ -173,6 +181,10 @@ class Conversations:
                     await post_notice(self._client, key.channel_id, message.reply_thread_ts, phrases.RESTARTING)
             raise
 
+    @property
+    def _model_name(self) -> str:
+        return str(getattr(self._agent.model, "model", self._agent.model))
+
     async def _taking_part(self, message: IncomingMessage, recall: Recall) -> tuple[bool, list[dict[str, Any]] | None]:
         """Whether the bot is part of this thread: Redis says, unless it is away or may have lost the
         thread; then Slack's thread history tells."""
@@ -199,6 +211,13 @@ class Conversations:
         self, message: IncomingMessage, turn: Turn, recall: Recall, prefetched: list[dict[str, Any]] | None
     ) -> None:
         key = message.key
+        budget = self._limits.daily_token_budget
+        day = budget_day(message.ts)
+        if budget and over_budget(await self._memory.tokens_today(key.team_id, message.user_id, day), budget):
+            # No model call: a short note, and the memory is left as it was.
+            await turn.finish(None)
+            await post_notice(self._client, key.channel_id, message.reply_thread_ts, budget_note(message.ts))
+            return
         first_turn = recall.state is None and recall.from_redis  # unknown while Redis is away: no retitling
         previous = recall.usable_response_id(time.time(), self._limits.retention_seconds)
         mentioned = [u for u in mentioned_user_ids(message.text) if u != self.bot.user_id]
@@ -210,12 +229,12 @@ class Conversations:
             people=speaker_names,
         )
         reply = Reply(
-            self._client,
+            self._writing,
             channel=key.channel_id,
             thread_ts=message.reply_thread_ts,
             team_id=key.team_id,
+            recipient_team_id=message.user_team_id or key.team_id,
             user_id=message.user_id,
-            streaming=self._streaming,
             stream_after=self._limits.instant_answer_seconds,
         )
         cue = StatusCue(
@@ -223,7 +242,6 @@ class Conversations:
             channel=key.channel_id,
             thread_ts=message.reply_thread_ts,
             message_ts=message.ts,
-            assistant_thread=message.is_assistant_thread,
             delay=self._limits.instant_answer_seconds,
         )
         if message.is_assistant_thread and first_turn:  # the thread's first question names it
@@ -254,6 +272,15 @@ class Conversations:
             raise
         finally:
             await cue.clear(replied=bool(reply.posted))
+        logger.info(
+            usage_line(
+                str(key),
+                model=self._model_name,
+                how=output.how,
+                compacted=output.compacted,
+                usage=output.usage,
+            )
+        )
         state = ThreadState(
             response_id=output.response_id,
             stored_at=time.time(),
@@ -261,6 +288,10 @@ class Conversations:
             reset_ts=recall.state.reset_ts if recall.state else "",
         )
         await turn.finish(state)
+        usage = output.usage
+        await self._memory.record_usage(
+            key, user_id=message.user_id, day=day, total=usage.total_tokens, counters=usage.counters()
+        )
 
     async def _run(
         self,
@@ -280,18 +311,50 @@ class Conversations:
         async def on_text(delta: str) -> None:
             reply.add(delta)
 
+        async def call(items: list[dict[str, Any]], previous_id: str | None, how: str) -> TurnOutput:
+            output = await self._call_model(message.key, items, context, previous_id, on_text)
+            return replace(output, how=how)
+
         if previous:
             try:
-                return await run_turn(
-                    self._agent, [current], context=context, previous_response_id=previous, on_text=on_text
-                )
-            except ExpiredChain:
-                logger.info("OpenAI no longer has the memory of %s: rebuilding it from Slack", message.key)
+                return await call([current], previous, "chained")
+            except NeedsRebuild as why:
+                said = "outgrew the model's context window" if isinstance(why, ContextOverflow) else "expired"
+                logger.info("The chain of %s %s: rebuilding it from Slack", message.key, said)
         room = self._limits.history_budget_chars - content_chars(current)
         earlier = await self._rebuild(message, recall, prefetched, room)
-        return await run_turn(
-            self._agent, [*earlier, current], context=context, previous_response_id=None, on_text=on_text
-        )
+        try:
+            return await call([*earlier, current], None, "rebuilt" if earlier else "new")
+        except ContextOverflow:
+            if not earlier:
+                raise  # the message alone does not fit: the person is told so
+            logger.warning("%s does not fit the model even rebuilt: answering the message alone", message.key)
+        return await call([current], None, "alone")
+
+    async def _call_model(
+        self,
+        key: ConversationKey,
+        items: list[dict[str, Any]],
+        context: TurnContext,
+        previous: str | None,
+        on_text: Callable[[str], Awaitable[None]],
+    ) -> TurnOutput:
+        """One run with this conversation's options; an option the endpoint refuses is dropped and the run made
+        again (it fails before any text)."""
+        while True:
+            settings = self._options.for_conversation(key)
+            try:
+                return await run_turn(
+                    self._agent,
+                    items,
+                    context=context,
+                    previous_response_id=previous,
+                    on_text=on_text,
+                    settings=settings,
+                )
+            except openai.APIStatusError as error:
+                if not self._options.drop_refused(error):
+                    raise
 
     async def _rebuild(
         self, message: IncomingMessage, recall: Recall, prefetched: list[dict[str, Any]] | None, budget: int
@@ -344,11 +407,11 @@ async def post_reset_note(client: AsyncWebClient, key: ConversationKey, *, user_
 
 
 def describe_place(message: IncomingMessage, *, viewed_channel_id: str = "") -> str:
+    beside = f" (the person has the channel <#{viewed_channel_id}> open beside it)" if viewed_channel_id else ""
     if message.is_assistant_thread:
-        beside = f" (the person has the channel <#{viewed_channel_id}> open beside it)"
-        return "a chat in Slack's AI assistant pane" + (beside if viewed_channel_id else "")
+        return "a chat in Slack's AI assistant pane" + beside
     if message.is_dm:
-        return "a direct message" if message.key.is_dm_running else "a thread of a direct message"
+        return ("a direct message" if message.key.is_dm_running else "a thread of a direct message") + beside
     return f"a thread in the channel <#{message.key.channel_id}>"
 
 

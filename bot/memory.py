@@ -32,6 +32,7 @@ logger = logging.getLogger(__name__)
 SEEN_TTL_SECONDS = 3600  # Slack stops retrying an event after about 5 minutes
 RESET_TTL_SECONDS = 400 * 86400  # a channel-wide /reset outlives any thread's memory of it
 NAME_TTL_SECONDS = 86400
+USAGE_DAY_TTL_SECONDS = 2 * 86400  # a day's counter outlives its day, wherever the reader's clock is
 LOCK_TIMEOUT_SECONDS = 60.0  # renewed while a turn runs; expires if its process dies
 QUEUE_TTL_SECONDS = int(LOCK_TIMEOUT_SECONDS * 10)
 LOCK_POLL_SECONDS = 0.02  # the next in line
@@ -63,7 +64,14 @@ class Keys:
         return self._conversation("notours", key)
 
     def viewing(self, key: ConversationKey) -> str:
-        return self._conversation("viewing", key)
+        # What a person has open is theirs, not a thread's: one key per DM, read by each of its conversations.
+        return f"{self._prefix}:{key.team_id}:viewing:{self._slot(key.channel_id)}"
+
+    def usage(self, key: ConversationKey) -> str:
+        return self._conversation("usage", key)
+
+    def tokens(self, team_id: str, user_id: str, day: str) -> str:
+        return f"{self._prefix}:{team_id}:tokens:{user_id}:{day}"
 
     def lock(self, key: ConversationKey) -> str:
         return self._conversation("lock", key)
@@ -521,6 +529,34 @@ class Memory:
                 self._seen_locally[seen_key] = False
         logger.info("Wrote back the memory kept while Redis was unreachable")
 
+    # Usage ----------------------------------------------------------------------------------------
+    async def tokens_today(self, team_id: str, user_id: str, day: str) -> int:
+        """A person's tokens so far on `day` (the daily budget); 0 while Redis is unreachable. Its own round
+        trip: the counter is the person's, in another slot than the conversation's on a cluster."""
+        tokens_key = self._keys.tokens(team_id, user_id, day)
+        try:
+            value = await self._guard.run(lambda r: r.get(tokens_key))
+        except RedisUnavailable:
+            return 0
+        return int(value) if value else 0
+
+    async def record_usage(
+        self, key: ConversationKey, *, user_id: str, day: str, total: int, counters: dict[str, int]
+    ) -> None:
+        """Add a turn's tokens to its conversation's totals and to its speaker's total of `day`: one round trip.
+        Counts lost while Redis is away are not replayed (they only inform)."""
+        usage_key = self._keys.usage(key)
+        day_key = self._keys.tokens(key.team_id, user_id, day)
+        # Single-key commands: redis-py's cluster pipeline sends each to its slot's node.
+        async with self._guard.client.pipeline(transaction=False) as pipe:
+            for name, value in {**counters, "turns": 1}.items():
+                pipe.hincrby(usage_key, name, value)
+            pipe.expire(usage_key, self._thread_ttl)
+            pipe.incrby(day_key, total)
+            pipe.expire(day_key, USAGE_DAY_TTL_SECONDS)
+            with contextlib.suppress(RedisUnavailable):
+                await self._guard.run(lambda _r: pipe.execute())
+
     # User names -----------------------------------------------------------------------------------
     async def cached_names(self, team_id: str, user_ids: list[str]) -> dict[str, str]:
         if not user_ids:
@@ -543,7 +579,7 @@ class Memory:
 
     # The assistant pane ---------------------------------------------------------------------------
     async def remember_viewed_channel(self, key: ConversationKey, channel_id: str) -> None:
-        """The channel the person has open beside an assistant thread (a hint for the model, safe to lose)."""
+        """The channel the person has open beside their DM with the bot (a hint for the model, safe to lose)."""
         viewing_key = self._keys.viewing(key)
         with contextlib.suppress(RedisUnavailable):
             await self._guard.run(lambda r: r.set(viewing_key, channel_id, ex=self._thread_ttl))

@@ -17,6 +17,11 @@ from markdown_it.token import Token
 # practice; staying well under leaves room for a message's other fields.
 MESSAGE_MARKDOWN_LIMIT = 10_000
 
+# A message's `text` goes with its `markdown` block as the notification and accessibility fallback. chat.update
+# refuses more than 4,000 characters (`msg_too_long`, docs.slack.dev/reference/methods/chat.update) and Slack
+# advises chat.postMessage to stay under that too; the block carries the whole answer.
+FALLBACK_TEXT_LIMIT = 3_000
+
 _FENCE = re.compile(r"^(\s*)(```+|~~~+)(.*)$")
 
 
@@ -67,6 +72,15 @@ def plain_text(markdown: str) -> str:
             text += "\n" if tight else "\n\n"
         text += piece
     return text.strip()
+
+
+def fallback_text(markdown: str, limit: int = FALLBACK_TEXT_LIMIT) -> str:
+    """The plain-text version of `markdown`, cut at a word to fit every chat method's `text` limit."""
+    text = plain_text(markdown) or "…"
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit - 1)
+    return text[: cut if cut > limit // 2 else limit - 1].rstrip() + "…"
 
 
 def _inline_text(children: list[Token]) -> str:

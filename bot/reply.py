@@ -5,6 +5,11 @@ A longer one streams with Slack's chat streaming methods where Slack accepts the
 posted message edited with `chat.update` about once a second. Either way an answer longer than
 one message continues in the next, split where a reader would split it.
 
+Every write is paced by the workspace's rate budget (`pacing`), shared with the other answers being
+written there: a message is opened live only when the budget holds the call that will close it, a
+stream's next piece or an edit waits for room, and an answer that finds none is posted whole when the
+model is done. A 429 on a write that can come later postpones this answer's next write only.
+
 slack_sdk's `chat_stream()` helper is not used: it buffers by size (256 characters) where this paces
 by time, it holds one message's state where an answer may span several, and its first flush hides
 Slack's refusal of `chat.startStream` inside `append`; the three calls made here directly are simpler.
@@ -16,36 +21,21 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from . import phrases
+from .answer_writing import AnswerWriting
 from .history import NOTICE_EVENT
-from .render import MESSAGE_MARKDOWN_LIMIT, cut_for_room, markdown_blocks, plain_text, split_markdown
+from .pacing import WorkspaceBudget, retry_after
+from .render import MESSAGE_MARKDOWN_LIMIT, cut_for_room, fallback_text, markdown_blocks, split_markdown
 
 logger = logging.getLogger(__name__)
 
-STREAM_INTERVAL_SECONDS = 0.3  # between appends to a native stream
-UPDATE_INTERVAL_SECONDS = 1.0  # between edits of the fallback message
-STREAMING_RETRY_SECONDS = 3600.0  # after Slack refuses streaming, ask again this much later
-
-
-@dataclass
-class StreamingSupport:
-    """Whether Slack accepted the streaming methods lately, per workspace (a cache: safe to lose)."""
-
-    refused_until: dict[str, float] = field(default_factory=dict)
-
-    def available(self, team_id: str) -> bool:
-        return time.monotonic() >= self.refused_until.get(team_id, 0.0)
-
-    def refused(self, team_id: str, error: str) -> None:
-        if self.available(team_id):
-            logger.info("Slack refused chat.startStream (%s): editing messages instead", error)
-        self.refused_until[team_id] = time.monotonic() + STREAMING_RETRY_SECONDS
+STREAM_INTERVAL_SECONDS = 0.3  # at most this often per stream, within the workspace's budget
+UPDATE_INTERVAL_SECONDS = 1.0  # between edits of the fallback message (and tries to open one)
 
 
 async def post_notice(client: AsyncWebClient, channel: str, thread_ts: str | None, text: str) -> None:
@@ -63,27 +53,32 @@ class Reply:
 
     def __init__(
         self,
-        client: AsyncWebClient,
+        writing: AnswerWriting,
         *,
         channel: str,
         thread_ts: str | None,
         team_id: str,
+        recipient_team_id: str,  # the asker's own workspace, which Slack streams to
         user_id: str,
-        streaming: StreamingSupport,
         stream_after: float,  # an answer complete by then needs no streaming
     ) -> None:
-        self._client = client
+        self._client = writing.client
+        self._eager_client = writing.eager_client
+        self._streaming = writing.streaming
+        self._budget: WorkspaceBudget = writing.pacing.budget(team_id)
         self._stream_after = stream_after
         self._channel = channel
         self._thread_ts = thread_ts
         self._team_id = team_id
+        self._recipient_team_id = recipient_team_id
         self._user_id = user_id
-        self._streaming = streaming
         self._received = ""  # everything the model wrote so far
         self._pending = ""  # received but not yet in Slack
         self._ts: str | None = None  # the message being written
         self._shown = ""  # what that message shows
         self._mode: str | None = None  # "stream" or "update" for the message being written
+        self._may_stream = True  # until Slack refuses a stream for this answer
+        self._not_before = 0.0  # after a 429: this answer writes nothing before then (monotonic clock)
         self.posted: list[str] = []  # ts of every message of this answer
         self._done = asyncio.Event()
         self._pump: asyncio.Task[None] | None = None
@@ -116,11 +111,7 @@ class Reply:
         try:
             if self._received.strip():
                 self._pending += "\n\n" + phrases.STREAM_CUT
-                if self._ts is None and not self.posted:
-                    for part in split_markdown(self._pending):
-                        await self._post(part)
-                else:
-                    await self._flush(final=True)
+                await self._flush(final=True)
             else:
                 await post_notice(self._client, self._channel, self._thread_ts, phrase)
         except SlackApiError as error:
@@ -141,83 +132,157 @@ class Reply:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._done.wait(), self._stream_after)
         while not self._done.is_set():
-            try:
-                await self._flush(final=False)
-            except SlackApiError as error:
-                logger.warning("Streaming to %s failed: %s", self._channel, error.response.get("error"))
+            if time.monotonic() >= self._not_before:
+                try:
+                    await self._flush(final=False)
+                except SlackApiError as error:
+                    logger.warning("Streaming to %s failed: %s", self._channel, error.response.get("error"))
             interval = STREAM_INTERVAL_SECONDS if self._mode == "stream" else UPDATE_INTERVAL_SECONDS
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._done.wait(), interval)
 
     async def _flush(self, *, final: bool) -> None:
+        """Show what is pending as far as Slack and the budget allow now; `final` shows all of it."""
         async with self._flushing:
             text, self._pending = self._pending, ""
             try:
                 while text:
+                    if final and self._ts is None:  # nothing live to finish: the rest in as few messages as it takes
+                        parts = split_markdown(text)
+                        for n, part in enumerate(parts):
+                            await self._post(part)
+                            text = "\n\n".join(parts[n + 1 :])
+                        break
                     room = MESSAGE_MARKDOWN_LIMIT - len(self._shown)
                     if len(text) <= room:
-                        await self._show(text, last=final)
-                        return
-                    head, rest = cut_for_room(self._shown, text, room)
-                    await self._show(head, last=True)
+                        piece, rest, last = text, "", final
+                    else:
+                        (piece, rest), last = cut_for_room(self._shown, text, room), True
+                    if not await self._show(piece, last=last):
+                        break  # no room in the budget, or Slack asked this answer to wait: a later flush shows it
                     text = rest
-            except SlackApiError:
+                else:
+                    if final and self._ts is not None:
+                        await self._show("", last=True)
+            finally:
                 self._pending = text + self._pending  # not shown: try again with the next flush
-                raise
-            if final and self._ts is not None:
-                await self._show("", last=True)
 
-    async def _show(self, text: str, *, last: bool) -> None:
-        """Add `text` to the message being written (opening one if needed); `last` closes it."""
+    async def _show(self, text: str, *, last: bool) -> bool:
+        """Add `text` to the message being written (opening one if there is room); `last` closes it.
+
+        Returns False when nothing was written now; a write with `last` always lands (or raises).
+        """
         if self._ts is None:
             if not text:
-                return
-            await self._open(text)
-            text = ""
+                return True
+            if last:  # a whole message's worth: posted as it is
+                await self._post(text)
+                return True
+            return await self._open(text)
         if self._mode == "stream":
-            try:
-                if last:
-                    await self._client.chat_stopStream(channel=self._channel, ts=self._ts, markdown_text=text or None)
-                elif text:
-                    await self._client.chat_appendStream(channel=self._channel, ts=self._ts, markdown_text=text)
-            except SlackApiError as error:
-                if error.response.get("error") != "message_not_in_streaming_state":
-                    raise
-                # Slack ended this stream on its own (long streams do): go on in a new message.
-                self._ts, self._shown, self._mode = None, "", None
-                await self._show(text, last=last)
-                return
-            self._shown += text
-        elif text:
-            self._shown += text
-            await self._client.chat_update(
-                channel=self._channel, ts=self._ts, text=plain_text(self._shown), blocks=markdown_blocks(self._shown)
-            )
-        if last:
-            self._ts, self._shown, self._mode = None, "", None
+            return await self._show_in_stream(text, last=last)
+        return await self._show_by_edit(text, last=last)
 
-    async def _open(self, text: str) -> None:
-        if self._thread_ts and self._streaming.available(self._team_id):
+    async def _show_in_stream(self, text: str, *, last: bool) -> bool:
+        try:
+            if last:
+                await self._wait_out_rate_limit()
+                await self._client.chat_stopStream(channel=self._channel, ts=self._ts, markdown_text=text or None)
+            elif not text:
+                return True
+            elif not self._may_write_now("chat.appendStream"):
+                return False
+            else:
+                await self._eager_client.chat_appendStream(channel=self._channel, ts=self._ts, markdown_text=text)
+        except SlackApiError as error:
+            if self._postponed(error):
+                return False
+            if error.response.get("error") != "message_not_in_streaming_state":
+                raise
+            # Slack ended this stream on its own (long streams do): go on in a new message.
+            self._close()
+            return await self._show(text, last=last)
+        self._shown += text
+        if last:
+            self._close()
+        return True
+
+    async def _show_by_edit(self, text: str, *, last: bool) -> bool:
+        if not text:
+            if last:
+                self._close()
+            return True
+        shown = self._shown + text
+        edit = {
+            "channel": self._channel,
+            "ts": self._ts,
+            "text": fallback_text(shown),
+            "blocks": markdown_blocks(shown),
+        }
+        if last:  # the edit reserved when the message was opened
+            await self._wait_out_rate_limit()
+            await self._client.chat_update(**edit)
+            self._close()
+            return True
+        if not self._may_write_now("chat.update"):
+            return False
+        try:
+            await self._eager_client.chat_update(**edit)
+        except SlackApiError as error:
+            if self._postponed(error):
+                return False
+            raise
+        self._shown = shown
+        return True
+
+    async def _open(self, text: str) -> bool:
+        """Open a live message with `text`, if the budget holds the call that will close it."""
+        live_stream = self._may_stream and self._thread_ts and self._streaming.available(self._team_id)
+        if live_stream and self._budget.try_take("chat.startStream", "chat.stopStream"):
             try:
-                response = await self._client.chat_startStream(
+                response = await self._eager_client.chat_startStream(
                     channel=self._channel,
                     thread_ts=self._thread_ts,
                     markdown_text=text,
-                    recipient_team_id=self._team_id,
+                    recipient_team_id=self._recipient_team_id,
                     recipient_user_id=self._user_id,
                 )
             except SlackApiError as error:
+                self._may_stream = False
                 self._streaming.refused(self._team_id, str(error.response.get("error")))
             else:
                 self._ts, self._shown, self._mode = response["ts"], text, "stream"
                 self.posted.append(response["ts"])
-                return
+                return True
+        if not self._budget.try_take("chat.update"):  # the edit that will finish the message
+            return False
         self._ts = await self._post(text)
         self._shown, self._mode = text, "update"
+        return True
 
     async def _post(self, text: str) -> str:
         response: Any = await self._client.chat_postMessage(
-            channel=self._channel, thread_ts=self._thread_ts, text=plain_text(text), blocks=markdown_blocks(text)
+            channel=self._channel, thread_ts=self._thread_ts, text=fallback_text(text), blocks=markdown_blocks(text)
         )
         self.posted.append(response["ts"])
         return str(response["ts"])
+
+    def _close(self) -> None:
+        self._ts, self._shown, self._mode = None, "", None
+
+    def _may_write_now(self, method: str) -> bool:
+        return time.monotonic() >= self._not_before and self._budget.try_take(method)
+
+    def _postponed(self, error: SlackApiError) -> bool:
+        """A 429: this answer writes nothing more until Slack's `Retry-After` has passed; others go on."""
+        seconds = retry_after(error)
+        if seconds is None:
+            return False
+        self._not_before = time.monotonic() + seconds
+        logger.info("Slack rate-limited an answer in %s: its next write waits %.1fs", self._channel, seconds)
+        return True
+
+    async def _wait_out_rate_limit(self) -> None:
+        delay = self._not_before - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)

@@ -43,6 +43,7 @@ class IncomingMessage:
     in_thread: bool  # a reply inside an existing thread
     is_assistant_thread: bool = False
     files: tuple[Mapping[str, Any], ...] = ()  # Slack file objects shared with the message: a question too
+    user_team_id: str = ""  # the author's own workspace (another one in a Slack Connect channel)
 
     @property
     def reply_thread_ts(self) -> str | None:
@@ -53,6 +54,16 @@ class IncomingMessage:
     def needs_participation(self) -> bool:
         """Answered only if the bot is already part of the thread (a follow-up without a mention)."""
         return not self.is_dm and not self.mentioned
+
+
+def workspace_of(context: AsyncBoltContext) -> str:
+    """The one team id memory is keyed by, whatever the surface: the workspace the app is installed in.
+
+    A payload's own team fields name the person's workspace in a Slack Connect channel (and differ between
+    events, `/reset` and shortcuts), so a reset keyed by them would miss the memory the events use.
+    """
+    installed = context.authorize_result.team_id if context.authorize_result is not None else None
+    return installed or context.team_id or ""
 
 
 # How a listener turns an event (and Bolt's context) into the message to consider answering.
@@ -101,6 +112,7 @@ def message_from_event(
         in_thread=in_thread,
         is_assistant_thread=bool(event.get("assistant_thread")),
         files=tuple(f for f in event.get("files") or () if isinstance(f, Mapping)),
+        user_team_id=event.get("user_team") or event.get("team") or team_id,
     )
 
 

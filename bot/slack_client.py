@@ -77,3 +77,13 @@ def build_client(token: str, base_url: str) -> AsyncWebClient:
     # slack_sdk applies its own 30 s timeout only to sessions it makes itself.
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=SLACK_TIMEOUT_SECONDS))
     return AsyncWebClient(token=token, base_url=base_url, retry_handlers=retry_handlers(), session=session)
+
+
+def without_rate_limit_retries(client: AsyncWebClient) -> AsyncWebClient:
+    """The same client (token, session) whose calls give up at a 429 instead of sleeping out `Retry-After`.
+
+    For writes that may simply come later (a stream's next piece, an edit): the caller postpones its own next
+    write, and nothing waits inside a call.
+    """
+    handlers = [h for h in client.retry_handlers if not isinstance(h, AsyncRateLimitErrorRetryHandler)]
+    return AsyncWebClient(token=client.token, base_url=client.base_url, session=client.session, retry_handlers=handlers)

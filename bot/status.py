@@ -16,7 +16,11 @@ THINKING_STATUS = "is thinking…"
 
 
 class StatusCue:
-    """`assistant.threads.setStatus` in assistant threads; elsewhere (or if Slack refuses it) a reaction."""
+    """Slack's own "is thinking…" status in any thread; at a DM's top level (or if Slack refuses it) a reaction.
+
+    Since March 2026 `assistant.threads.setStatus` takes the `chat:write` scope and works in channel threads
+    too, not only in assistant threads (docs.slack.dev/changelog/2026/03/05/set-status-scope-update).
+    """
 
     def __init__(
         self,
@@ -25,14 +29,13 @@ class StatusCue:
         channel: str,
         thread_ts: str | None,
         message_ts: str,
-        assistant_thread: bool,
         delay: float,
     ) -> None:
         self._client = client
         self._channel = channel
         self._thread_ts = thread_ts
         self._message_ts = message_ts
-        self._assistant = assistant_thread and thread_ts is not None
+        self._in_thread = thread_ts is not None
         self._delay = delay
         self._task: asyncio.Task[str | None] | None = None
         self._calling = False
@@ -41,7 +44,7 @@ class StatusCue:
         self._task = asyncio.create_task(self._show_soon())
 
     async def clear(self, *, replied: bool) -> None:
-        """Remove the cue; Slack clears an assistant status by itself when the bot replies."""
+        """Remove the cue; Slack clears a thread's status by itself when the bot replies there."""
         if self._task is None:
             return
         if not self._calling:
@@ -67,15 +70,15 @@ class StatusCue:
         """Show the cue after the delay; returns which one was shown ("status", "reaction") or None."""
         await asyncio.sleep(self._delay)
         self._calling = True
-        if self._assistant:
+        if self._in_thread:
             try:
                 await self._client.assistant_threads_setStatus(
                     channel_id=self._channel, thread_ts=str(self._thread_ts), status=THINKING_STATUS
                 )
                 return "status"
             except SlackApiError as error:
-                # e.g. a DM thread of an app without the assistant feature: a reaction still shows it.
-                logger.info("Slack refused the assistant status in %s: %s", self._channel, error.response.get("error"))
+                # e.g. a workspace where the method is not available yet: a reaction still shows it.
+                logger.info("Slack refused the thread status in %s: %s", self._channel, error.response.get("error"))
         try:
             await self._client.reactions_add(channel=self._channel, timestamp=self._message_ts, name=THINKING_REACTION)
         except SlackApiError as error:

@@ -116,6 +116,7 @@ def test_settings(**overrides: Any) -> Settings:
 
 def event_envelope(event: dict[str, Any], *, team_id: str, event_id: str | None = None) -> dict[str, Any]:
     """The Events API callback Slack wraps around `event` (the same payload in HTTP and Socket Mode)."""
+    author_team = event.get("user_team") or event.get("team") or team_id
     return {
         "token": "legacy",
         "team_id": team_id,
@@ -124,6 +125,9 @@ def event_envelope(event: dict[str, Any], *, team_id: str, event_id: str | None 
         "type": "event_callback",
         "event_id": event_id or f"Ev{uuid.uuid4().hex[:10].upper()}",
         "event_time": int(time.time()),
+        # The installation the event is delivered for; differs from the author's team in Slack Connect channels.
+        "authorizations": [{"team_id": team_id, "user_id": "UBOT", "is_bot": True, "is_enterprise_install": False}],
+        "is_ext_shared_channel": author_team != team_id,
     }
 
 
@@ -175,10 +179,13 @@ class SlackRequests:
         mention = {k: v for k, v in event.items() if k != "channel_type"}
         return await self.send_event({**mention, "type": "app_mention"}, **kwargs)
 
-    async def command(self, command: str, *, channel_id: str, user_id: str, response_url: str) -> HttpAnswer:
+    async def command(
+        self, command: str, *, channel_id: str, user_id: str, response_url: str, user_team_id: str | None = None
+    ) -> HttpAnswer:
+        """A slash command; `user_team_id` is a Slack Connect user's own workspace, which the payload names."""
         form = {
             "token": "legacy",
-            "team_id": self.team_id,
+            "team_id": user_team_id or self.team_id,
             "team_domain": "fake",
             "channel_id": channel_id,
             "channel_name": "general",
@@ -194,15 +201,23 @@ class SlackRequests:
         return await self.post(urlencode(form), content_type="application/x-www-form-urlencoded")
 
     async def shortcut(
-        self, callback_id: str, *, channel_id: str, user_id: str, message: dict[str, Any], response_url: str
+        self,
+        callback_id: str,
+        *,
+        channel_id: str,
+        user_id: str,
+        message: dict[str, Any],
+        response_url: str,
+        user_team_id: str | None = None,
     ) -> HttpAnswer:
+        team_id = user_team_id or self.team_id
         payload = {
             "type": "message_action",
             "callback_id": callback_id,
             "trigger_id": "1.2.3",
-            "team": {"id": self.team_id, "domain": "fake"},
+            "team": {"id": team_id, "domain": "fake"},
             "channel": {"id": channel_id, "name": "general"},
-            "user": {"id": user_id, "team_id": self.team_id},
+            "user": {"id": user_id, "team_id": team_id},
             "message": message,
             "message_ts": message["ts"],
             "response_url": response_url,

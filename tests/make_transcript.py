@@ -65,11 +65,11 @@ async def main() -> None:
         )
         question = await say(bot, slack, "C1", ALICE, "<@UBOT> what's a good name for our deploy bot?")
         await slack.wait_for_bot_messages("C1", question["ts"], 1, timeout=15)
-        reactions = [c.args["name"] for c in slack.calls_to("reactions.add")]
+        statuses = [status for _channel, _thread, status in slack.statuses if status]
         await say(bot, slack, "C1", BOB, "what would its command look like?", thread_ts=question["ts"])
         await slack.wait_for_bot_messages("C1", question["ts"], 2, timeout=15)
         out.append(transcript(slack, "C1", question["ts"], "A thread in #general"))
-        out.append(f"_While thinking, the question carried a :{reactions[0]}: reaction, removed with the answer._\n")
+        out.append(f"_While thinking, the thread showed Slack's status “{statuses[0]}”, cleared by the answer._\n")
 
         model.stream_chunk_delay = 0.0
 

@@ -120,3 +120,19 @@ async def test_opening_the_dm_of_an_agent_app_offers_prompts_without_a_message(b
     assert "thread_ts" not in prompts  # agent apps set prompts for the DM; a thread_ts is silently dropped
     assert [p["title"] for p in prompts["prompts"]] == [title for title, _ in phrases.ASSISTANT_PROMPTS]
     assert slack.bot_messages(DM) == []  # opening a DM is not a reason to post
+
+
+async def test_in_the_agent_dm_the_model_knows_which_channel_the_person_has_open(bot, slack, model):
+    # The agent messaging experience sends app_context_changed instead of assistant_thread_context_changed.
+    entity = {"type": "slack#/types/channel_id", "value": "C7", "team_id": "T0001"}
+    changed = {"type": "app_context_changed", "channel": DM, "user": ALICE, "event_ts": "1.000002"}
+    assert (await bot.send_event({**changed, "context": {"entities": [entity]}})).status == 200
+
+    await say(bot, slack, DM, ALICE, "summarize what I'm looking at")
+    await slack.wait_for_bot_messages(DM, None, 1)
+    assert "<#C7>" in model.requests[-1].instructions
+
+    await bot.send_event({**changed, "context": {}, "event_ts": "1.000003"})  # now looking at no channel
+    await say(bot, slack, DM, ALICE, "and now?")
+    await slack.wait_for_bot_messages(DM, None, 2)
+    assert "<#C7>" not in model.requests[-1].instructions

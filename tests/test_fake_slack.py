@@ -92,6 +92,7 @@ async def test_rate_limit_is_retried_by_sdk_handler(fake: FakeSlack) -> None:
 
 
 async def test_chat_stream_helper_ends_as_one_chunked_message(fake: FakeSlack, client: AsyncWebClient) -> None:
+    fake.add_user("U1", "Ada Lovelace")
     root = fake.post_user_message("C1", "U1", "tell me")
     stream = await client.chat_stream(
         channel="C1", thread_ts=root["ts"], recipient_team_id="T0001", recipient_user_id="U1", buffer_size=10
@@ -108,16 +109,35 @@ async def test_chat_stream_helper_ends_as_one_chunked_message(fake: FakeSlack, c
 
 
 async def test_streaming_errors(fake: FakeSlack, client: AsyncWebClient) -> None:
+    fake.add_user("U1", "Ada Lovelace")
+    fake.add_user("UX", "Xavier Connect", team_id="T0OTHER")
     root = fake.post_user_message("C1", "U1", "hi")
     with pytest.raises(SlackApiError) as info:
         await client.chat_startStream(channel="C1", thread_ts=root["ts"], markdown_text="x")
+    assert info.value.response["error"] == "missing_recipient_user_id"
+    with pytest.raises(SlackApiError) as info:
+        await client.chat_startStream(channel="C1", thread_ts=root["ts"], markdown_text="x", recipient_user_id="U1")
+    assert info.value.response["error"] == "missing_recipient_team_id"
+    with pytest.raises(SlackApiError) as info:  # a Slack Connect user is not in the installing workspace's team
+        await client.chat_startStream(
+            channel="C1", thread_ts=root["ts"], markdown_text="x", recipient_user_id="UX", recipient_team_id="T0001"
+        )
+    assert info.value.response["error"] == "user_not_found"
+    started = await client.chat_startStream(
+        channel="C1", thread_ts=root["ts"], markdown_text="x", recipient_user_id="UX", recipient_team_id="T0OTHER"
+    )
+    with pytest.raises(SlackApiError) as info:
+        await client.chat_appendStream(channel="C1", ts=started["ts"], markdown_text="y" * 12_001)
     assert info.value.response["error"] == "invalid_arguments"
+    with pytest.raises(SlackApiError) as info:
+        await client.chat_update(channel="C1", ts=started["ts"], text="edited while streaming")
+    assert info.value.response["error"] == "streaming_state_conflict"
 
     fake.streaming_error = "unknown_method"
     with pytest.raises(SlackApiError) as info:
         await client.chat_startStream(channel="D1", thread_ts=root["ts"], markdown_text="x")
     assert info.value.response["error"] == "unknown_method"
-    assert fake.bot_messages("C1", root["ts"]) == []
+    assert [m["text"] for m in fake.bot_messages("C1", root["ts"])] == ["x"]  # only the stream that started
 
 
 async def test_message_limits(fake: FakeSlack, client: AsyncWebClient) -> None:
@@ -133,6 +153,39 @@ async def test_message_limits(fake: FakeSlack, client: AsyncWebClient) -> None:
 
     resp = await client.chat_postMessage(channel="C1", text="a" * 40_001)
     assert len(fake.bot_messages("C1")[0]["text"]) == 40_000 and resp["ok"]
+
+    with pytest.raises(SlackApiError) as info:  # chat.update is stricter than chat.postMessage
+        await client.chat_update(channel="C1", ts=resp["ts"], text="b" * 4_001)
+    assert info.value.response["error"] == "msg_too_long"
+    with pytest.raises(SlackApiError) as info:
+        await client.chat_update(channel="C1", ts=resp["ts"], text="short", markdown_text="**short**")
+    assert info.value.response["error"] == "markdown_text_conflict"
+    await client.chat_update(channel="C1", ts=resp["ts"], text="b" * 4_000)
+
+
+async def test_rate_tiers_are_counted_per_method_over_a_minute(fake: FakeSlack, client: AsyncWebClient) -> None:
+    fake.rate_tiers["chat.update"] = 3
+    posted = await client.chat_postMessage(channel="C1", text="v0")
+    for n in range(3):
+        await client.chat_update(channel="C1", ts=posted["ts"], text=f"v{n + 1}")
+
+    with pytest.raises(SlackApiError) as info:
+        await client.chat_update(channel="C1", ts=posted["ts"], text="v4")
+
+    assert info.value.response.status_code == 429
+    assert 1 <= int(info.value.response.headers["Retry-After"]) <= 60
+    assert [c.args["text"] for c in fake.rate_limited] == ["v4"]
+    assert fake.bot_messages("C1")[0]["text"] == "v3"
+    await client.chat_postMessage(channel="C1", text="other methods are not held")
+
+
+async def test_a_rate_limit_can_hit_one_channel_only(fake: FakeSlack, client: AsyncWebClient) -> None:
+    fake.rate_limit_next("chat.postMessage", channel="C2")
+
+    await client.chat_postMessage(channel="C1", text="here")
+    with pytest.raises(SlackApiError) as info:
+        await client.chat_postMessage(channel="C2", text="there")
+    assert info.value.response.status_code == 429
 
 
 async def test_auth_knobs_and_response_url(fake: FakeSlack, client: AsyncWebClient) -> None:

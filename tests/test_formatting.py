@@ -41,6 +41,11 @@ def _long_answer() -> str:
     return "\n\n".join(sections)
 
 
+def _shown(message: dict) -> str:
+    """What Slack renders: a posted answer's markdown block, or a streamed message's text."""
+    return message["blocks"][0]["text"] if message.get("blocks") else message["text"]
+
+
 def _words(text: str) -> list[str]:
     return text.split()
 
@@ -102,17 +107,18 @@ async def test_a_very_long_streamed_answer_continues_in_new_messages_with_code_i
 
     def finished() -> bool:
         messages = slack.bot_messages("C1", question["ts"])
-        return bool(messages) and messages[-1]["text"].endswith(long_answer[-40:]) and not messages[-1]["streaming"]
+        return bool(messages) and _shown(messages[-1]).endswith(long_answer[-40:]) and not messages[-1].get("streaming")
 
     await slack.wait_for(finished, 10)
-    parts = slack.bot_messages("C1", question["ts"])
+    parts = [_shown(p) for p in slack.bot_messages("C1", question["ts"])]
 
     assert len(parts) >= 4
-    assert {p["streaming"] for p in parts} == {False}  # each part was streamed, then closed
-    assert all(len(p["text"]) <= MESSAGE_MARKDOWN_LIMIT for p in parts)
-    assert all(len(_fence_lines(p["text"])) % 2 == 0 for p in parts)
+    assert slack.calls_to("chat.startStream")  # it streamed while the model wrote
+    assert not any(p.get("streaming") for p in slack.bot_messages("C1", question["ts"]))  # and every part is closed
+    assert all(len(p) <= MESSAGE_MARKDOWN_LIMIT for p in parts)
+    assert all(len(_fence_lines(p)) % 2 == 0 for p in parts)
     # A code block cut between messages is closed and reopened; apart from those fences, every word is there.
-    shown = "\n".join(p["text"] for p in parts)
+    shown = "\n".join(parts)
     assert [w for w in _words(shown) if not w.startswith("```")] == [
         w for w in _words(long_answer) if not w.startswith("```")
     ]
@@ -124,3 +130,25 @@ def test_the_plain_text_version_keeps_numbers_mentions_and_link_targets():
     assert (
         plain_text(markdown) == "Ask <@UBOB>:\n\n1. open the runbook (https://wiki.example.com/run)\n2. panic breathe"
     )
+
+
+async def test_a_long_answer_written_slowly_in_a_dm_arrives_whole_and_is_remembered(bot, slack, model):
+    # At a DM's top level Slack does not stream: one message is posted and edited as the answer grows, and
+    # chat.update refuses a `text` over 4,000 characters, so the notification text must stay short.
+    answer = "\n\n".join(f"Paragraph {n}: " + "a sentence that goes on for a while. " * 6 for n in range(40))
+    assert 5_000 < len(answer) < MESSAGE_MARKDOWN_LIMIT
+    model.reply_with(answer)
+    model.stream_chunks, model.stream_chunk_delay = 6, 0.25
+
+    await say(bot, slack, "D1", ALICE, "tell me a long story")
+
+    await slack.wait_for(lambda: [m["blocks"][0]["text"] for m in slack.bot_messages("D1")] == [answer], 10)
+    [message] = slack.bot_messages("D1")
+    assert slack.calls_to("chat.update")  # it was edited in place, not posted at the end
+    assert 0 < len(message["text"]) <= 4_000 and message["text"].startswith("Paragraph 0: a sentence")
+    remembered = model.requests[-1].response_id
+
+    model.stream_chunk_delay = 0.0
+    await say(bot, slack, "D1", ALICE, "and the moral?")
+    await slack.wait_for_bot_messages("D1", None, 2)
+    assert model.requests[-1].previous_response_id == remembered

@@ -98,3 +98,19 @@ async def test_a_stream_cut_midway_keeps_what_arrived_with_a_note_and_memory_sta
     await say(bot, slack, "C1", ALICE, "what is my favourite number?", thread_ts=question["ts"])
     await slack.wait_for_bot_messages("C1", question["ts"], 3, timeout=10)
     assert model.requests[-1].previous_response_id == remembered  # not the broken stream's
+
+
+async def test_a_place_slack_will_not_stream_in_falls_back_for_that_answer_only(bot, slack, model):
+    model.reply_with(SLOW_ANSWER, SLOW_ANSWER)
+    model.stream_chunks, model.stream_chunk_delay = 5, 0.3
+    slack.fail_next("chat.startStream", "channel_type_not_supported")  # e.g. a channel type Slack cannot stream in
+
+    first = await say(bot, slack, "C1", ALICE, "<@UBOT> tell me about Paris")
+    await slack.wait_for(lambda: [m["text"] for m in slack.bot_messages("C1", first["ts"])] == [SLOW_ANSWER], 10)
+    assert slack.calls_to("chat.update")  # that answer was edited in place
+
+    second = await say(bot, slack, "C2", ALICE, "<@UBOT> tell me about Paris again")
+    [streamed] = await slack.wait_for_bot_messages("C2", second["ts"], 1, timeout=10)
+    assert streamed["text"] == SLOW_ANSWER
+    assert len(slack.calls_to("chat.startStream")) == 2  # the workspace still streams elsewhere
+    assert slack.calls_to("chat.stopStream")[-1].args["channel"] == "C2"

@@ -67,3 +67,53 @@ async def test_slash_reset_in_one_workspace_leaves_the_same_channel_of_another_a
     await say(here, slack, CHANNEL, ALICE, "which fruit?", thread_ts=question["ts"])
     await slack.wait_for_bot_messages(CHANNEL, question["ts"], 2)
     assert model.requests[-1].previous_response_id == remembered
+
+
+CAROL = "UCAROL"  # from a partner company's workspace, in a Slack Connect channel shared with this one
+PARTNER_TEAM = "T0PARTNER"
+SLOW_ANSWER = "Shared channels connect two organisations; each keeps its own workspace, members and settings."
+
+
+async def test_in_a_slack_connect_channel_a_partners_question_streams_to_them_and_their_resets_apply(bot, slack, model):
+    slack.add_user(CAROL, "Carol Partner", "carol", team_id=PARTNER_TEAM)
+    model.reply_with(SLOW_ANSWER)
+    model.stream_chunks, model.stream_chunk_delay = 5, 0.3
+
+    question = await say(bot, slack, CHANNEL, CAROL, "<@UBOT> the launch code is otter; how do shared channels work?")
+    [answer] = await slack.wait_for_bot_messages(CHANNEL, question["ts"], 1, timeout=10)
+
+    assert answer["text"] == SLOW_ANSWER and answer["chunks"]  # streamed: Slack accepted the recipient
+    [start] = slack.calls_to("chat.startStream")
+    assert (start.args["recipient_user_id"], start.args["recipient_team_id"]) == (CAROL, PARTNER_TEAM)
+
+    # Carol's /reset names her own workspace, yet it forgets the memory the events were keyed by.
+    response = await bot.command(
+        "/reset", channel_id=CHANNEL, user_id=CAROL, response_url=slack.response_url(), user_team_id=PARTNER_TEAM
+    )
+    assert "forgotten every thread in this channel" in response.text
+    model.stream_chunk_delay = 0.0
+    await say(bot, slack, CHANNEL, CAROL, "what was the launch code?", thread_ts=question["ts"])
+    await slack.wait_for_bot_messages(CHANNEL, question["ts"], 2)
+    assert model.requests[-1].previous_response_id is None
+    assert "otter" not in " ".join(text for _role, text in model.requests[-1].context)
+
+
+async def test_in_a_slack_connect_channel_a_partners_shortcut_resets_the_thread_the_events_remember(bot, slack, model):
+    slack.add_user(CAROL, "Carol Partner", "carol", team_id=PARTNER_TEAM)
+    question = await say(bot, slack, CHANNEL, CAROL, "<@UBOT> the launch code is otter")
+    await slack.wait_for_bot_messages(CHANNEL, question["ts"], 1)
+
+    await bot.shortcut(
+        "reset_thread",
+        channel_id=CHANNEL,
+        user_id=CAROL,
+        message={"ts": question["ts"], "text": question["text"]},
+        response_url=slack.response_url(),
+        user_team_id=PARTNER_TEAM,
+    )
+    await slack.wait_for_bot_messages(CHANNEL, question["ts"], 2)  # the note saying the thread was reset
+
+    await say(bot, slack, CHANNEL, CAROL, "what was the launch code?", thread_ts=question["ts"])
+    await slack.wait_for_bot_messages(CHANNEL, question["ts"], 3)
+    assert model.requests[-1].previous_response_id is None
+    assert "otter" not in " ".join(text for _role, text in model.requests[-1].context)

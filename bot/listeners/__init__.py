@@ -9,7 +9,7 @@ from slack_bolt.context.async_context import AsyncBoltContext
 
 from ..assistant_pane import AssistantPane
 from ..conversation import Conversations
-from ..routing import IncomingMessage, message_from_event
+from ..routing import IncomingMessage, message_from_event, workspace_of
 from . import assistant, commands, messages, shortcuts
 
 
@@ -19,7 +19,7 @@ def register(
     def to_message(event: dict[str, Any], context: AsyncBoltContext) -> IncomingMessage | None:
         return message_from_event(
             event,
-            team_id=context.team_id or event.get("team") or "",
+            team_id=workspace_of(context),
             bot_user_id=conversations.bot.user_id,
             allowed_bot_ids=allowed_bot_ids,
         )

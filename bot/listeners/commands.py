@@ -6,15 +6,17 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
 
 from .. import phrases
 from ..conversation import Conversations
+from ..routing import workspace_of
 
 
 def register(app: AsyncApp, conversations: Conversations) -> None:
-    async def on_reset(ack: AsyncAck, command: dict[str, Any]) -> None:
+    async def on_reset(ack: AsyncAck, command: dict[str, Any], context: AsyncBoltContext) -> None:
         channel_id = command.get("channel_id") or ""
-        team_id = command.get("team_id") or ""
+        team_id = workspace_of(context)
         if not channel_id or not team_id:
             await ack(text=phrases.RESET_NOT_A_THREAD)
             return

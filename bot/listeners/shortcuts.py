@@ -6,18 +6,18 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from .. import phrases
 from ..conversation import Conversations
-from ..routing import ConversationKey
+from ..routing import ConversationKey, workspace_of
 
 CALLBACK_ID = "reset_thread"
 
 
-def thread_of_shortcut(body: dict[str, Any]) -> ConversationKey | None:
+def thread_of_shortcut(body: dict[str, Any], team_id: str) -> ConversationKey | None:
     """The conversation a message shortcut points at: the message's thread, or a DM's running one."""
-    team_id = (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id") or ""
     channel_id = (body.get("channel") or {}).get("id") or ""
     message = body.get("message") or {}
     ts = message.get("ts") or ""
@@ -30,9 +30,11 @@ def thread_of_shortcut(body: dict[str, Any]) -> ConversationKey | None:
 
 
 def register(app: AsyncApp, conversations: Conversations) -> None:
-    async def on_reset_thread(ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond) -> None:
+    async def on_reset_thread(
+        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+    ) -> None:
         await ack()
-        key = thread_of_shortcut(body)
+        key = thread_of_shortcut(body, workspace_of(context))
         if key is None:
             await respond(text=phrases.RESET_NOT_A_THREAD, response_type="ephemeral")
             return

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import binascii
 import json
+import math
 import time
 import uuid
 from bisect import insort
@@ -25,11 +26,30 @@ Handler = Callable[[dict[str, Any]], dict[str, Any]]
 JSON_ARGS = ("blocks", "metadata", "chunks", "attachments", "prompts", "loading_messages")
 PRIVATE_KEYS = ("streaming", "chunks", "edits")
 PAGED_METHODS = ("conversations.replies", "conversations.history")
+# Limits from Slack's method pages (docs.slack.dev/reference/methods/<method>):
+# chat.postMessage truncates `text` past 40,000 characters (warning `message_truncated`);
 TEXT_LIMIT = 40_000
+# chat.update refuses a `text` over 4,000 characters with `msg_too_long`;
+UPDATE_TEXT_LIMIT = 4_000
+# the markdown blocks of one message hold 12,000 characters (`msg_blocks_too_long`, bolt-js issue 2509);
 MARKDOWN_BLOCKS_LIMIT = 12_000
 SECTION_TEXT_LIMIT = 3_000
 MAX_BLOCKS = 50
-APPEND_LIMIT = 12_000
+# `markdown_text` is "limited to 12,000 characters" on every chat method that takes it; the pages name no error
+# code for going over, so the fake answers `invalid_arguments` (Slack's common error for a bad argument).
+MARKDOWN_TEXT_LIMIT = 12_000
+
+# Rate tiers, per method per app per workspace (docs.slack.dev/apis/web-api/rate-limits; each method's page names
+# its tier): Tier 2 "20+ per minute", Tier 3 "50+", Tier 4 "100+". The fake allows exactly that many calls in any
+# 60 seconds and answers HTTP 429 with `Retry-After` beyond. chat.postMessage's special tier (about one message
+# a second per channel, bursts allowed) is not enforced: its burst size is not documented.
+RATE_TIERS: dict[str, int] = {
+    "chat.startStream": 20,  # Tier 2
+    "chat.stopStream": 20,  # Tier 2
+    "chat.update": 50,  # Tier 3
+    "chat.appendStream": 100,  # Tier 4
+}
+RATE_WINDOW_SECONDS = 60.0
 
 
 @dataclass
@@ -44,6 +64,10 @@ class _Fault:
     error: str
     status: int = 200
     retry_after: int | None = None
+    channel: str | None = None  # only calls about this channel get the fault
+
+    def applies_to(self, args: dict[str, Any]) -> bool:
+        return self.channel is None or self.channel in (args.get("channel"), args.get("channel_id"))
 
     def response(self) -> web.Response:
         headers = {"Retry-After": str(self.retry_after)} if self.retry_after is not None else None
@@ -120,6 +144,8 @@ class FakeSlack:
         self.page_size_cap: int | None = None
         self.page_delay: float = 0.0
         self.streaming_error: str | None = None
+        self.rate_tiers: dict[str, int] = dict(RATE_TIERS)  # calls allowed per minute, per method
+        self.rate_limited: list[Call] = []  # every call the fake answered with a 429
         self.calls: list[Call] = []
         # Called with each call Slack answered ok, once answered (the benchmarks time answers with it).
         self.call_listeners: list[Callable[[Call], None]] = []
@@ -133,6 +159,7 @@ class FakeSlack:
         self._channels: dict[str, list[Message]] = {}
         self._users: dict[str, _User] = {}
         self._faults: dict[str, deque[_Fault]] = {}
+        self._recent: dict[str, deque[float]] = {}  # when each rate-tiered method was last accepted
         self._response_urls = 0
         self._sockets: set[web.WebSocketResponse] = set()
         self._ts = _Timestamps()
@@ -196,8 +223,16 @@ class FakeSlack:
     def calls_to(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
 
-    def add_user(self, user_id: str, real_name: str, display_name: str = "", *, is_bot: bool = False) -> None:
-        self._users[user_id] = _User(user_id, real_name, display_name, is_bot, self.team_id)
+    def add_user(
+        self,
+        user_id: str,
+        real_name: str,
+        display_name: str = "",
+        *,
+        is_bot: bool = False,
+        team_id: str | None = None,  # another workspace's user, as in a Slack Connect channel
+    ) -> None:
+        self._users[user_id] = _User(user_id, real_name, display_name, is_bot, team_id or self.team_id)
 
     def post_user_message(
         self,
@@ -216,7 +251,11 @@ class FakeSlack:
             ts = self._ts.next()
         else:
             self._ts.seen(ts)
-        message: Message = {"type": "message", "user": user, "text": text, "ts": ts, "team": self.team_id}
+        author = self._users.get(user)
+        team = author.team_id if author is not None else self.team_id
+        message: Message = {"type": "message", "user": user, "text": text, "ts": ts, "team": team}
+        if team != self.team_id:  # Slack Connect: the author's own workspace
+            message["user_team"] = message["source_team"] = team
         if bot_id is None and subtype is None:
             message["client_msg_id"] = str(uuid.uuid4())
         if bot_id is not None:
@@ -268,8 +307,8 @@ class FakeSlack:
 
     # ---- knobs
 
-    def rate_limit_next(self, method: str, count: int = 1, retry_after: int = 1) -> None:
-        self._add_faults(method, _Fault("ratelimited", 429, retry_after), count)
+    def rate_limit_next(self, method: str, count: int = 1, retry_after: int = 1, *, channel: str | None = None) -> None:
+        self._add_faults(method, _Fault("ratelimited", 429, retry_after, channel), count)
 
     def fail_next(self, method: str, error: str, count: int = 1) -> None:
         self._add_faults(method, _Fault(error), count)
@@ -299,9 +338,25 @@ class FakeSlack:
     def _add_faults(self, method: str, fault: _Fault, count: int) -> None:
         self._faults.setdefault(method, deque()).extend([fault] * count)
 
-    def _take_fault(self, method: str) -> _Fault | None:
+    def _take_fault(self, method: str, args: dict[str, Any]) -> _Fault | None:
         queue = self._faults.get(method)
-        return queue.popleft() if queue else None
+        fault = next((f for f in queue or () if f.applies_to(args)), None)
+        if queue is not None and fault is not None:
+            queue.remove(fault)
+        return fault
+
+    def _over_tier(self, method: str, now: float) -> _Fault | None:
+        """A 429 if `method` was already called as often as its tier allows in the last minute."""
+        limit = self.rate_tiers.get(method)
+        if limit is None:
+            return None
+        recent = self._recent.setdefault(method, deque())
+        while recent and recent[0] <= now - RATE_WINDOW_SECONDS:
+            recent.popleft()
+        if len(recent) >= limit:
+            return _Fault("ratelimited", 429, max(1, math.ceil(recent[0] + RATE_WINDOW_SECONDS - now)))
+        recent.append(now)
+        return None
 
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
@@ -310,8 +365,10 @@ class FakeSlack:
         self.calls.append(call)
         try:
             _authorize(method, request.headers.get("Authorization", ""))
-            fault = self._take_fault(method)
+            fault = self._take_fault(method, args) or self._over_tier(method, call.at)
             if fault is not None:
+                if fault.status == 429:
+                    self.rate_limited.append(call)
                 return fault.response()
             handler = self._handlers.get(method)
             if handler is None:
@@ -419,6 +476,7 @@ class FakeSlack:
 
     def _chat_post_message(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = _require_arg(args, "channel", "channel_not_found")
+        _check_markdown_text(args, alone=True)
         text = args.get("text") or args.get("markdown_text")
         blocks = args.get("blocks")
         if not text and not blocks and not args.get("attachments"):
@@ -435,7 +493,14 @@ class FakeSlack:
         return {"channel": channel, "ts": message["ts"], "message": _public(message)}
 
     def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        # docs.slack.dev/reference/methods/chat.update: `msg_too_long` "The `text` field cannot exceed 4,000
+        # characters"; `streaming_state_conflict` "The message is currently streaming text and cannot be edited".
         message = self._require_bot_message(args, "cant_update_message")
+        _check_markdown_text(args, alone=True)
+        if len(args.get("text") or "") > UPDATE_TEXT_LIMIT:
+            raise SlackError("msg_too_long")
+        if message.get("streaming"):
+            raise SlackError("streaming_state_conflict")
         if args.get("blocks") is not None:
             _check_blocks(args["blocks"])
             message["blocks"] = args["blocks"]
@@ -459,13 +524,21 @@ class FakeSlack:
         return {"message_ts": self._ts.next()}
 
     def _chat_start_stream(self, args: dict[str, Any]) -> dict[str, Any]:
+        # docs.slack.dev/reference/methods/chat.startStream: recipient_user_id and recipient_team_id ("the team the
+        # user receiving the streaming text belongs to") are "Required when streaming to channels"; errors
+        # `missing_recipient_user_id`, `missing_recipient_team_id`, `user_not_found`. The page does not say what a
+        # team id other than the user's gets; the fake answers `user_not_found`, as for a user Slack cannot find.
         if self.streaming_error is not None:
             raise SlackError(self.streaming_error)
         channel = _require_arg(args, "channel", "channel_not_found")
         thread_ts = _require_arg(args, "thread_ts", "invalid_arguments")
-        in_dm = channel.startswith("D")
-        if not in_dm and not (args.get("recipient_user_id") and args.get("recipient_team_id")):
-            raise SlackError("invalid_arguments")
+        _check_markdown_text(args)
+        if not channel.startswith("D"):
+            user_id = _require_arg(args, "recipient_user_id", "missing_recipient_user_id")
+            team_id = _require_arg(args, "recipient_team_id", "missing_recipient_team_id")
+            user = self._users.get(user_id)
+            if user is None or user.team_id != team_id:
+                raise SlackError("user_not_found")
         text = _stream_text(args)
         message = self._new_bot_message(text, thread_ts)
         message["streaming"] = True
@@ -475,14 +548,13 @@ class FakeSlack:
 
     def _chat_append_stream(self, args: dict[str, Any]) -> dict[str, Any]:
         message = self._streaming_message(args)
-        text = _stream_text(args)
-        if len(text) > APPEND_LIMIT:
-            raise SlackError("invalid_arguments")
-        _append_chunk(message, text)
+        _check_markdown_text(args)
+        _append_chunk(message, _stream_text(args))
         return {"channel": args["channel"], "ts": message["ts"]}
 
     def _chat_stop_stream(self, args: dict[str, Any]) -> dict[str, Any]:
         message = self._streaming_message(args)
+        _check_markdown_text(args)
         _append_chunk(message, _stream_text(args))
         for key in ("blocks", "metadata"):
             if args.get(key) is not None:
@@ -539,8 +611,12 @@ class FakeSlack:
         return (channel, ts), _require_arg(args, "name", "invalid_name")
 
     def _set_status(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = _require_arg(args, "channel_id", "invalid_arguments")
-        thread_ts = _require_arg(args, "thread_ts", "invalid_arguments")
+        # docs.slack.dev/reference/methods/assistant.threads.setStatus: any thread the bot can write in (chat:write,
+        # since 2026-03, also channel threads); errors `channel_not_found`, `invalid_thread_ts`.
+        channel = _require_arg(args, "channel_id", "channel_not_found")
+        thread_ts = _require_arg(args, "thread_ts", "invalid_thread_ts")
+        if self._find(channel, thread_ts) is None:
+            raise SlackError("invalid_thread_ts")
         self.statuses.append((channel, thread_ts, args.get("status", "")))
         return {}
 
@@ -602,6 +678,17 @@ def _check_blocks(blocks: Any) -> None:
             markdown_chars += len(block.get("text", ""))
     if markdown_chars > MARKDOWN_BLOCKS_LIMIT:
         raise SlackError("msg_blocks_too_long")
+
+
+def _check_markdown_text(args: dict[str, Any], *, alone: bool = False) -> None:
+    markdown_text = args.get("markdown_text")
+    if markdown_text is None:
+        return
+    if len(markdown_text) > MARKDOWN_TEXT_LIMIT:
+        raise SlackError("invalid_arguments")
+    # chat.postMessage and chat.update: "This argument should not be used in conjunction with `blocks` or `text`."
+    if alone and (args.get("text") is not None or args.get("blocks") is not None):
+        raise SlackError("markdown_text_conflict")
 
 
 def _section_text(block: dict[str, Any]) -> str:

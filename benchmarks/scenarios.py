@@ -226,6 +226,7 @@ async def overhead(stack: Stack, app: AppProcess, turns: int, *, threads: int) -
         await mention(stack, app, channel, question(n))  # starts the thread; a warm-up, not measured
         places.append((channel, stack.slack.messages(channel)[-1]["ts"]))
         await follow_up(stack, app, *places[-1], question(n))
+    await asyncio.sleep(0.5)  # the warm-up turns' last writes (memory, usage) land after their answers
     await stack.reset_redis_stats()
     round_trips_before = await stack.redis_round_trips()
     cpu_before = app.cpu_seconds()

@@ -15,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from . import phrases
 from .agent import ExpiredChain, TurnContext, TurnOutput, failure_phrase, run_turn
+from .agent_tools import AgentTools
 from .answer_writing import AnswerWriting
 from .assistant_pane import set_thread_title, thread_title
 from .files import FileReader
@@ -38,6 +39,7 @@ from .routing import ConversationKey, IncomingMessage, is_empty_mention, is_rese
 from .slack_text import mentioned_user_ids
 from .status import StatusCue
 from .thread_state import Recall, ThreadState, now_ts
+from .tool_progress import ToolProgress, sources_markdown
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +62,7 @@ class Conversations:
         client: AsyncWebClient,
         memory: Memory,
         people: People,
-        agent: Agent[TurnContext],
+        agents: AgentTools,
         bot: BotIdentity,
         limits: TurnLimits,
         files: FileReader,
@@ -69,7 +71,7 @@ class Conversations:
         self._files = files
         self._memory = memory
         self._people = people
-        self._agent = agent
+        self._agents = agents
         self.bot = bot
         self._limits = limits
         self._writing = AnswerWriting.for_client(client)  # shared by every answer: streaming verdicts, budgets
@@ -216,12 +218,15 @@ class Conversations:
             question = message.text or " ".join(str(f.get("name") or "") for f in message.files)
             title = thread_title(question, bot_user_id=self.bot.user_id, names=speaker_names)
             await set_thread_title(self._client, key, title)
+        progress = ToolProgress(conversation=str(key), show_tasks=reply.show_tasks, show_line=cue.show_line)
         cue.start()  # just before the try whose finally clears it
         output: TurnOutput | None = None
         try:
             async with asyncio.timeout(self._limits.turn_timeout_seconds):
-                output = await self._run(message, recall, previous, context, reply, speaker_names, prefetched)
-            await reply.finish(output.text)
+                agent = await self._agents.for_channel(key.channel_id)
+                turn = _Turn(agent, context, reply, progress)
+                output = await self._run(message, recall, previous, turn, speaker_names, prefetched)
+            await reply.finish(output.text + sources_markdown(output.sources))
         except SlackApiError as error:
             logger.error(
                 "Could not post the answer in %s: %s; the conversation was not advanced",
@@ -253,8 +258,7 @@ class Conversations:
         message: IncomingMessage,
         recall: Recall,
         previous: str | None,
-        context: TurnContext,
-        reply: Reply,
+        turn: _Turn,
         speaker_names: dict[str, str],
         prefetched: list[dict[str, Any]] | None,
     ) -> TurnOutput:
@@ -264,20 +268,27 @@ class Conversations:
             current = with_files(current, await self._files.parts_of(message.files, text_budget=room))
 
         async def on_text(delta: str) -> None:
-            reply.add(delta)
+            turn.reply.add(delta)
+
+        async def run(items: list[dict[str, Any]], previous_response_id: str | None) -> TurnOutput:
+            return await run_turn(
+                turn.agent,
+                items,
+                context=turn.context,
+                previous_response_id=previous_response_id,
+                on_text=on_text,
+                on_tool=turn.progress.update,
+                max_turns=self._agents.max_turns,
+            )
 
         if previous:
             try:
-                return await run_turn(
-                    self._agent, [current], context=context, previous_response_id=previous, on_text=on_text
-                )
+                return await run([current], previous)
             except ExpiredChain:
                 logger.info("OpenAI no longer has the memory of %s: rebuilding it from Slack", message.key)
         room = self._limits.history_budget_chars - content_chars(current)
         earlier = await self._rebuild(message, recall, prefetched, room)
-        return await run_turn(
-            self._agent, [*earlier, current], context=context, previous_response_id=None, on_text=on_text
-        )
+        return await run([*earlier, current], None)
 
     async def _rebuild(
         self, message: IncomingMessage, recall: Recall, prefetched: list[dict[str, Any]] | None, budget: int
@@ -318,6 +329,16 @@ class Conversations:
             )
         except SlackApiError as error:
             logger.warning("Could not confirm a reset in %s: %s", message.key, error.response.get("error"))
+
+
+@dataclass(frozen=True)
+class _Turn:
+    """What one run works with: the channel's agent, who speaks where, and where its words and progress go."""
+
+    agent: Agent[TurnContext]
+    context: TurnContext
+    reply: Reply
+    progress: ToolProgress
 
 
 async def post_reset_note(client: AsyncWebClient, key: ConversationKey, *, user_id: str) -> None:

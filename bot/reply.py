@@ -122,6 +122,35 @@ class Reply:
                 error.response.get("error"),
             )
 
+    async def show_tasks(self, chunks: list[dict[str, Any]]) -> bool:
+        """Task updates (tool progress) in the streamed answer, opening the stream if need be.
+
+        False where this answer is not streamed in Slack, so the caller shows progress another way.
+        """
+        async with self._flushing:
+            try:
+                if self._ts is not None and self._mode == "stream":
+                    await self._client.chat_appendStream(channel=self._channel, ts=self._ts, chunks=chunks)
+                    return True
+                if self._ts is not None or self.posted or not self._thread_ts:
+                    return False
+                if not self._streaming.available(self._team_id):
+                    return False
+                response = await self._client.chat_startStream(
+                    channel=self._channel,
+                    thread_ts=self._thread_ts,
+                    chunks=chunks,
+                    task_display_mode="timeline",  # each tool call on its own line, in order
+                    recipient_team_id=self._team_id,
+                    recipient_user_id=self._user_id,
+                )
+            except SlackApiError as error:
+                logger.info("Slack refused task updates in %s: %s", self._channel, error.response.get("error"))
+                return False
+            self._ts, self._shown, self._mode = response["ts"], "", "stream"
+            self.posted.append(response["ts"])
+            return True
+
     async def _stop_pump(self) -> None:
         self._done.set()
         if self._pump is not None:

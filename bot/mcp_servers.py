@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,11 +25,18 @@ from .agent_config import McpServerConfig
 logger = logging.getLogger(__name__)
 
 RETRY_GRACE_SECONDS = 1.0  # how long a turn waits for a retried server before going on without it
+# A dropped client is closed this much later: runs under way still read its tool list (longer than any turn).
+DROPPED_CLIENT_SECONDS = 600.0
 FAILED = "failed"  # custom data key marking a tool call whose result the server flagged as an error
 
 
-def mcp_server(config: McpServerConfig) -> MCPServerStreamableHttp:
-    """The Agents SDK's client for one configured server."""
+def mcp_server(config: McpServerConfig, on_failure: Callable[[Exception], None]) -> MCPServerStreamableHttp:
+    """The Agents SDK's client for one configured server; `on_failure` hears of every failed tool call."""
+
+    def failure_text(context: RunContextWrapper[Any], error: Exception) -> str:
+        on_failure(error)
+        return tool_failure_text(context, error)
+
     return MCPServerStreamableHttp(
         params={"url": config.url, "headers": dict(config.headers), "timeout": config.timeout_seconds},
         name=config.name,
@@ -37,7 +45,7 @@ def mcp_server(config: McpServerConfig) -> MCPServerStreamableHttp:
         tool_filter=create_static_tool_filter(allowed_tool_names=list(config.allowed_tools))
         if config.allowed_tools is not None
         else None,
-        failure_error_function=tool_failure_text,
+        failure_error_function=failure_text,
         custom_data_extractor=mark_error_result,
     )
 
@@ -55,10 +63,13 @@ def mark_error_result(context: MCPToolCustomDataContext) -> dict[str, Any] | Non
 
 
 def describe_tool_error(error: BaseException) -> str:
-    text = str(error).strip()
-    if isinstance(error, TimeoutError | asyncio.TimeoutError) or "timed out" in text.lower():
+    if is_timeout(error):
         return "it took too long and was stopped"
-    return text[:300] or type(error).__name__
+    return str(error).strip()[:300] or type(error).__name__
+
+
+def is_timeout(error: BaseException) -> bool:
+    return isinstance(error, TimeoutError | asyncio.TimeoutError) or "timed out" in str(error).lower()
 
 
 def safe_url(url: str) -> str:
@@ -71,17 +82,21 @@ def safe_url(url: str) -> str:
 @dataclass
 class _Connection:
     config: McpServerConfig
-    server: MCPServerStreamableHttp
-    up: bool = False
+    server: MCPServerStreamableHttp | None = None  # the connected client; None while the server is down
     outage_logged: bool = False
     attempt: asyncio.Task[None] | None = None
+
+    @property
+    def up(self) -> bool:
+        return self.server is not None
 
 
 class McpServers:
     """The configured servers by name; `usable(names)` gives those connected now and retries the others."""
 
     def __init__(self, configs: tuple[McpServerConfig, ...]) -> None:
-        self._connections = {c.name: _Connection(c, mcp_server(c)) for c in configs}
+        self._connections = {c.name: _Connection(c) for c in configs}
+        self._dropped: dict[MCPServerStreamableHttp, asyncio.Task[None]] = {}
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -94,34 +109,65 @@ class McpServers:
     async def usable(self, names: tuple[str, ...]) -> list[MCPServer]:
         """The servers among `names` that answer; a server that was down gets one more try, briefly awaited."""
         wanted = [self._connections[n] for n in names if n in self._connections]
-        retries = [self._retry(c) for c in wanted if not c.up]
+        # Only attempts started now are waited for: a server that hangs costs a turn at most the grace, once.
+        retries = [task for c in wanted if not c.up and (task := self._retry(c)) is not None]
         if retries:
             await asyncio.wait(retries, timeout=RETRY_GRACE_SECONDS)
-        return [c.server for c in wanted if c.up]
+        return [c.server for c in wanted if c.server is not None]
 
     async def close(self) -> None:
         for connection in self._connections.values():
             if connection.attempt is not None:
                 connection.attempt.cancel()
-            if connection.up:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(connection.server.cleanup(), 5)
-            connection.up = False
+            if connection.server is not None:
+                await _clean_up(connection.server)
+            connection.server = None
+        for server, task in list(self._dropped.items()):
+            task.cancel()
+            await _clean_up(server)
 
-    def _retry(self, connection: _Connection) -> asyncio.Task[None]:
-        if connection.attempt is None or connection.attempt.done():
-            connection.attempt = asyncio.create_task(self._connect(connection))
+    def _retry(self, connection: _Connection) -> asyncio.Task[None] | None:
+        if connection.attempt is not None and not connection.attempt.done():
+            return None
+        connection.attempt = asyncio.create_task(self._connect(connection))
         return connection.attempt
+
+    def _tool_failed(self, connection: _Connection, server: MCPServerStreamableHttp, error: Exception) -> None:
+        """A call failed for another reason than its time limit: the server may be gone, so the next turn
+        connects afresh (runs under way keep the old client, closed later)."""
+        if is_timeout(error) or connection.server is not server:
+            return
+        connection.server = None
+        if not connection.outage_logged:
+            connection.outage_logged = True
+            logger.warning(
+                "MCP server %r at %s failed a call (%s): connecting again on the next turn",
+                connection.config.name,
+                safe_url(connection.config.url),
+                describe_tool_error(error),
+            )
+        self._dropped[server] = asyncio.create_task(self._close_later(server))
+
+    async def _close_later(self, server: MCPServerStreamableHttp) -> None:
+        await asyncio.sleep(DROPPED_CLIENT_SECONDS)
+        self._dropped.pop(server, None)
+        await _clean_up(server)
 
     async def _connect(self, connection: _Connection) -> None:
         config = connection.config
+        server: MCPServerStreamableHttp | None = None
+
+        def failed(error: Exception) -> None:
+            if server is not None:
+                self._tool_failed(connection, server, error)
+
+        server = mcp_server(config, failed)
         try:
             async with asyncio.timeout(config.timeout_seconds):
-                await connection.server.connect()
-                tools = await connection.server.list_tools()  # fills the cache the runs read
+                await server.connect()
+                tools = await server.list_tools()  # fills the cache the runs read
         except Exception as error:
-            with contextlib.suppress(Exception):
-                await connection.server.cleanup()
+            await _clean_up(server)
             if not connection.outage_logged:
                 connection.outage_logged = True
                 logger.warning(
@@ -131,14 +177,17 @@ class McpServers:
                     describe_tool_error(error),
                 )
             return
-        connection.up = True
-        level = logging.INFO
+        connection.server = server
         was_down = connection.outage_logged
         connection.outage_logged = False
-        logger.log(
-            level,
+        logger.info(
             "MCP server %r %s: %d tool(s)",
             config.name,
             "answers again" if was_down else "connected",
             len(tools),
         )
+
+
+async def _clean_up(server: MCPServer) -> None:
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(server.cleanup(), 5)

@@ -189,7 +189,7 @@ async def test_a_tool_that_times_out_gives_the_model_the_error_and_the_answer_go
     start_bot, slack, model, tickets, tmp_path, caplog
 ):
     caplog.set_level(logging.INFO)
-    bot = await start_bot(agent_config=tickets_config(tmp_path, tickets.url, timeout=0.5))
+    bot = await start_bot(agent_config=tickets_config(tmp_path, tickets.url, timeout=1.5))
     model.reply_with(CallTool("slow_lookup", {"ticket_id": "T-42", "seconds": 3}), echo_tool_output)
 
     question = await say(bot, slack, "C1", ALICE, "<@UBOT> check T-42 in the slow system")
@@ -234,3 +234,24 @@ async def test_a_tool_loop_stops_at_max_turns_with_a_plain_note(start_bot, slack
     await slack.wait_for_bot_messages("C1", question["ts"], 2)
     assert model.last_request.previous_response_id is None  # nothing was remembered: rebuilt from the thread
     assert model.last_request.status == 200
+
+
+async def test_an_mcp_server_that_goes_away_gives_the_model_an_error_then_is_used_again_when_back(
+    start_bot, slack, model, tickets, tmp_path, caplog
+):
+    caplog.set_level(logging.INFO)
+    bot = await start_bot(agent_config=tickets_config(tmp_path, tickets.url))
+    await tickets.stop()
+    model.reply_with(CallTool("lookup_ticket", {"ticket_id": "T-42"}), echo_tool_output)
+
+    question = await say(bot, slack, "C1", ALICE, "<@UBOT> what's going on with T-42?")
+    [answer] = await slack.wait_for_bot_messages("C1", question["ts"], 1, timeout=10)
+    assert answer["text"].startswith("Here is what I found. The tool failed: ")
+    assert [t["status"] for t in slack.tasks("C1", answer["ts"])] == ["error"]
+    assert len([r for r in caplog.records if "failed a call" in r.getMessage()]) == 1
+
+    await tickets.start()
+    model.reply_with(CallTool("lookup_ticket", {"ticket_id": "T-42"}), echo_tool_output)
+    await say(bot, slack, "C1", ALICE, "try again?", thread_ts=question["ts"])
+    answers = await slack.wait_for_bot_messages("C1", question["ts"], 2, timeout=10)
+    assert answers[-1]["text"] == f"Here is what I found. {TICKETS_LINE}"

@@ -24,7 +24,7 @@ from .agent_config import McpServerConfig
 
 logger = logging.getLogger(__name__)
 
-RETRY_GRACE_SECONDS = 1.0  # how long a turn waits for a retried server before going on without it
+RETRY_GRACE_SECONDS = 3.0  # how long a turn waits for a retried server before going on without it
 # A dropped client is closed this much later: runs under way still read its tool list (longer than any turn).
 DROPPED_CLIENT_SECONDS = 600.0
 FAILED = "failed"  # custom data key marking a tool call whose result the server flagged as an error

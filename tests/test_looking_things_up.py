@@ -190,7 +190,7 @@ async def test_a_tool_that_times_out_gives_the_model_the_error_and_the_answer_go
 ):
     caplog.set_level(logging.INFO)
     bot = await start_bot(agent_config=tickets_config(tmp_path, tickets.url, timeout=1.5))
-    model.reply_with(CallTool("slow_lookup", {"ticket_id": "T-42", "seconds": 3}), echo_tool_output)
+    model.reply_with(CallTool("slow_lookup", {"ticket_id": "T-42", "seconds": 8}), echo_tool_output)
 
     question = await say(bot, slack, "C1", ALICE, "<@UBOT> check T-42 in the slow system")
     [answer] = await slack.wait_for_bot_messages("C1", question["ts"], 1, timeout=10)
@@ -202,14 +202,15 @@ async def test_a_tool_that_times_out_gives_the_model_the_error_and_the_answer_go
 
 
 async def test_a_turn_cut_during_a_tool_call_leaves_the_memory_where_it_was(start_bot, slack, model, tickets, tmp_path):
-    bot = await start_bot(agent_config=tickets_config(tmp_path, tickets.url), openai_timeout_seconds=1.0)
+    # Turns may take 3.75 s (1.5 × the model's timeout); the tool takes longer.
+    bot = await start_bot(agent_config=tickets_config(tmp_path, tickets.url), openai_timeout_seconds=2.5)
     question = await say(bot, slack, "C1", ALICE, "<@UBOT> remember the code word: kumquat")
     await slack.wait_for_bot_messages("C1", question["ts"], 1)
     remembered = model.last_request.response_id
 
-    model.reply_with(CallTool("slow_lookup", {"ticket_id": "T-42", "seconds": 3}))
+    model.reply_with(CallTool("slow_lookup", {"ticket_id": "T-42", "seconds": 8}))
     await say(bot, slack, "C1", ALICE, "check T-42 in the slow system", thread_ts=question["ts"])
-    answers = await slack.wait_for_bot_messages("C1", question["ts"], 2, timeout=10)
+    answers = await slack.wait_for_bot_messages("C1", question["ts"], 2, timeout=15)
     assert answers[-1]["text"] == phrases.TOO_SLOW
 
     await say(bot, slack, "C1", ALICE, "what was the code word?", thread_ts=question["ts"])

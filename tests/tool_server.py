@@ -22,6 +22,7 @@ class ToolServer:
         self.authorizations: list[str] = []
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     def _app(self) -> object:
         mcp = MCPServer("tickets", log_level="WARNING")
@@ -36,7 +37,8 @@ class ToolServer:
         async def slow_lookup(ticket_id: str, seconds: float = 5.0) -> str:
             """A lookup in a slow system."""
             self.calls.append("slow_lookup")
-            await asyncio.sleep(seconds)
+            with contextlib.suppress(asyncio.TimeoutError):  # a stopping server does not wait for it
+                await asyncio.wait_for(self._stopping.wait(), seconds)
             return f"Slow answer for {ticket_id}."
 
         @mcp.tool()
@@ -56,6 +58,7 @@ class ToolServer:
         return recording
 
     async def start(self) -> ToolServer:
+        self._stopping = asyncio.Event()
         config = uvicorn.Config(self._app(), host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
         self._server = uvicorn.Server(config)
         self._task = asyncio.create_task(self._server.serve())
@@ -68,6 +71,7 @@ class ToolServer:
     async def stop(self) -> None:
         if self._server is None or self._task is None:
             return
+        self._stopping.set()
         self._server.should_exit = True
         with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
             await asyncio.wait_for(self._task, 5)

@@ -191,3 +191,25 @@ class McpServers:
 async def _clean_up(server: MCPServer) -> None:
     with contextlib.suppress(Exception):
         await asyncio.wait_for(server.cleanup(), 5)
+
+
+@dataclass(frozen=True)
+class McpProbe:
+    name: str
+    ok: bool
+    detail: str  # the tools offered, or why the server could not be used
+
+
+async def probe(config: McpServerConfig) -> McpProbe:
+    """Connect once and list the tools (for `python -m bot doctor`); never raises."""
+    server = mcp_server(config, lambda _error: None)
+    try:
+        async with asyncio.timeout(config.timeout_seconds):
+            await server.connect()
+            tools = await server.list_tools()
+    except Exception as error:
+        return McpProbe(config.name, False, f"{safe_url(config.url)} does not answer: {describe_tool_error(error)}")
+    finally:
+        await _clean_up(server)
+    names = ", ".join(tool.name for tool in tools) or "no tools (check the allow-list)"
+    return McpProbe(config.name, bool(tools), names)

@@ -7,12 +7,16 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from agents import Agent, OpenAIChatCompletionsModel
 from conftest import ALICE
 from fakes.openai_tools import CallTool, Citation, SearchTheWeb
 from harness import free_port, say
 from tool_server import TICKETS, ToolServer
 
 from bot import phrases
+from bot.agent_config import AgentConfig, configured_mcp_servers
+from bot.agent_tools import AgentTools
+from bot.mcp_servers import probe
 
 TOOL_LOG = "bot.tool_progress"
 TICKETS_LINE = TICKETS["T-42"]
@@ -256,3 +260,30 @@ async def test_an_mcp_server_that_goes_away_gives_the_model_an_error_then_is_use
     await say(bot, slack, "C1", ALICE, "try again?", thread_ts=question["ts"])
     answers = await slack.wait_for_bot_messages("C1", question["ts"], 2, timeout=10)
     assert answers[-1]["text"] == f"Here is what I found. {TICKETS_LINE}"
+
+
+async def test_doctor_can_probe_each_configured_server(tickets, tmp_path):
+    servers = configured_mcp_servers({"AGENT_CONFIG": tickets_config(tmp_path, tickets.url), "TICKETS_TOKEN": "t"})
+    down = ToolServer(free_port())
+    servers += configured_mcp_servers({"AGENT_CONFIG": tickets_config(tmp_path, down.url), "TICKETS_TOKEN": "t"})
+
+    up_result, down_result = [await probe(server) for server in servers]
+
+    assert (up_result.ok, up_result.detail) == (True, "lookup_ticket, slow_lookup")
+    assert not down_result.ok and down_result.detail.startswith(f"{down.url} does not answer: ")
+
+
+async def test_in_a_memory_mode_without_the_responses_api_web_search_is_left_out_with_a_log_line(model, caplog):
+    config = AgentConfig(web_search=True, path="agent.toml")
+    client = model.client()
+    tools = AgentTools(
+        config,
+        build=lambda name, _extra: Agent(name="chat", model=OpenAIChatCompletionsModel(name, client)),
+        default_model="gpt-test",
+    )
+
+    agent = await tools.for_channel("C1")
+
+    assert agent.tools == []
+    assert [r.levelname for r in caplog.records if "web_search is on" in r.getMessage()] == ["WARNING"]
+    await client.close()

@@ -216,6 +216,7 @@ async def test_a_turn_cut_during_a_tool_call_leaves_the_memory_where_it_was(star
     await say(bot, slack, "C1", ALICE, "check T-42 in the slow system", thread_ts=question["ts"])
     answers = await slack.wait_for_bot_messages("C1", question["ts"], 2, timeout=15)
     assert answers[-1]["text"] == phrases.TOO_SLOW
+    assert len(slack.bot_messages("C1", question["ts"])) == 2  # the note ended the message that showed the step
 
     await say(bot, slack, "C1", ALICE, "what was the code word?", thread_ts=question["ts"])
     answers = await slack.wait_for_bot_messages("C1", question["ts"], 3, timeout=10)
@@ -232,7 +233,8 @@ async def test_a_tool_loop_stops_at_max_turns_with_a_plain_note(start_bot, slack
     question = await say(bot, slack, "C1", ALICE, "<@UBOT> what's going on with T-42?")
     answers = await slack.wait_for_bot_messages("C1", question["ts"], 1)
 
-    assert answers[-1]["text"] == phrases.TOO_MANY_STEPS
+    assert [m["text"] for m in slack.bot_messages("C1", question["ts"])] == [phrases.TOO_MANY_STEPS]
+    assert [t["status"] for t in slack.tasks("C1", answers[-1]["ts"])] == ["complete", "complete"]  # the steps shown
     assert len(model.requests) == 2
 
     await say(bot, slack, "C1", ALICE, "ok, never mind", thread_ts=question["ts"])

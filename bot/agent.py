@@ -58,6 +58,7 @@ class ToolActivity:
 
 
 WEB_SEARCH = "web_search"
+FAILED_RESULT = "failed"  # a tool output's custom data key: the tool itself reported an error
 
 
 class ExpiredChain(Exception):
@@ -171,7 +172,7 @@ def function_tool_activity(item: Any, names: dict[str, str], context: TurnContex
         call_id = item.call_id or ""
         if call_id not in names:
             return None
-        failed = call_id in context.failed_tool_calls or bool((item.custom_data or {}).get("failed"))
+        failed = call_id in context.failed_tool_calls or bool((item.custom_data or {}).get(FAILED_RESULT))
         return ToolActivity(call_id, names[call_id], "failed" if failed else "done")
     return None
 

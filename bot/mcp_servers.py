@@ -20,6 +20,7 @@ from agents.mcp import MCPServer, MCPServerStreamableHttp, create_static_tool_fi
 from agents.mcp.util import MCPToolCustomDataContext
 from agents.tool_context import ToolContext
 
+from .agent import FAILED_RESULT
 from .agent_config import McpServerConfig
 
 logger = logging.getLogger(__name__)
@@ -27,7 +28,6 @@ logger = logging.getLogger(__name__)
 RETRY_GRACE_SECONDS = 3.0  # how long a turn waits for a retried server before going on without it
 # A dropped client is closed this much later: runs under way still read its tool list (longer than any turn).
 DROPPED_CLIENT_SECONDS = 600.0
-FAILED = "failed"  # custom data key marking a tool call whose result the server flagged as an error
 
 
 def mcp_server(config: McpServerConfig, on_failure: Callable[[Exception], None]) -> MCPServerStreamableHttp:
@@ -59,7 +59,7 @@ def tool_failure_text(context: RunContextWrapper[Any], error: Exception) -> str:
 
 
 def mark_error_result(context: MCPToolCustomDataContext) -> dict[str, Any] | None:
-    return {FAILED: True} if context.is_error else None
+    return {FAILED_RESULT: True} if context.is_error else None
 
 
 def describe_tool_error(error: BaseException) -> str:

@@ -42,7 +42,7 @@ def tickets_config(tmp_path: Path, url: str, *, top: str = "", extra: str = "", 
 [mcp_servers.tickets]
 url = "{url}"
 headers = {{ Authorization = "Bearer ${{TICKETS_TOKEN}}" }}
-tools = ["lookup_ticket", "slow_lookup"]
+tools = ["lookup_ticket", "slow_lookup", "flaky_lookup"]
 timeout = {timeout}
 {extra}
 """,
@@ -75,7 +75,11 @@ async def test_a_question_about_a_ticket_is_answered_from_the_mcp_tool_with_prog
     assert tickets.calls == ["lookup_ticket"]
     assert "Bearer secret-ticket-token" in tickets.authorizations  # the header's ${TICKETS_TOKEN}, filled in
     asked, answered = model.requests
-    assert sorted(asked.tool_names) == ["lookup_ticket", "slow_lookup"]  # the allow-list: add_note is not offered
+    assert sorted(asked.tool_names) == [
+        "flaky_lookup",
+        "lookup_ticket",
+        "slow_lookup",
+    ]  # the allow-list: add_note is not offered
     assert answered.input_texts[-2:] == [  # the call and the tool's output went back to the model in the same run
         ("function_call", 'lookup_ticket({"ticket_id": "T-42"})'),
         ("function_call_output", TICKETS_LINE),
@@ -120,7 +124,7 @@ mcp_servers = []
 
     assert (in_support.tool_names, in_support.model) == ([], "gpt-support")
     assert in_support.instructions is not None and in_support.instructions.endswith("Answer in French.")
-    assert (sorted(in_c1.tool_names), in_c1.model) == (["lookup_ticket", "slow_lookup"], "gpt-test")
+    assert (sorted(in_c1.tool_names), in_c1.model) == (["flaky_lookup", "lookup_ticket", "slow_lookup"], "gpt-test")
     assert "French" not in (in_c1.instructions or "")
 
 
@@ -271,7 +275,7 @@ async def test_doctor_can_probe_each_configured_server(tickets, tmp_path):
 
     up_result, down_result = [await probe(server) for server in servers]
 
-    assert (up_result.ok, up_result.detail) == (True, "lookup_ticket, slow_lookup")
+    assert (up_result.ok, up_result.detail) == (True, "lookup_ticket, slow_lookup, flaky_lookup")
     assert not down_result.ok and down_result.detail.startswith(f"{down.url} does not answer: ")
 
 
@@ -289,3 +293,21 @@ async def test_in_a_memory_mode_without_the_responses_api_web_search_is_left_out
     assert agent.tools == []
     assert [r.levelname for r in caplog.records if "web_search is on" in r.getMessage()] == ["WARNING"]
     await client.close()
+
+
+async def test_a_tool_that_reports_an_error_shows_as_failed_and_the_model_hears_why(
+    start_bot, slack, model, tickets, tmp_path, caplog
+):
+    caplog.set_level(logging.INFO)
+    bot = await start_bot(agent_config=tickets_config(tmp_path, tickets.url))
+    model.reply_with(CallTool("flaky_lookup", {"ticket_id": "T-42"}), echo_tool_output)
+
+    question = await say(bot, slack, "C1", ALICE, "<@UBOT> what's going on with T-42?")
+    [answer] = await slack.wait_for_bot_messages("C1", question["ts"], 1)
+
+    assert "the ticket system is down for maintenance" in answer["text"]
+    assert [(t["title"], t["status"]) for t in slack.tasks("C1", answer["ts"])] == [
+        ("Calling `flaky_lookup`…", "error")
+    ]
+    [line] = [r.getMessage() for r in caplog.records if r.name == TOOL_LOG]
+    assert line.startswith("Tool flaky_lookup in ") and ": error after " in line

@@ -8,12 +8,13 @@ import logging
 
 import uvicorn
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 
 TICKETS = {"T-42": "Ticket T-42: the office printer is on fire. Status: open, owner: Bob."}
 
 
 class ToolServer:
-    """Serves `lookup_ticket`, `slow_lookup` and `add_note` at `url`; can be stopped and started again."""
+    """Serves a few ticket tools at `url`; can be stopped and started again."""
 
     def __init__(self, port: int) -> None:
         self.port = port
@@ -40,6 +41,12 @@ class ToolServer:
             with contextlib.suppress(asyncio.TimeoutError):  # a stopping server does not wait for it
                 await asyncio.wait_for(self._stopping.wait(), seconds)
             return f"Slow answer for {ticket_id}."
+
+        @mcp.tool()
+        def flaky_lookup(ticket_id: str) -> str:
+            """A lookup in a system that is down."""
+            self.calls.append("flaky_lookup")
+            raise ToolError("the ticket system is down for maintenance")  # reaches the model, flagged isError
 
         @mcp.tool()
         def add_note(ticket_id: str, note: str) -> str:

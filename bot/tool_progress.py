@@ -30,7 +30,7 @@ def status_line(tool: str) -> str:
 def task_chunk(activity: ToolActivity) -> dict[str, Any]:
     return {
         "type": "task_update",
-        "id": activity.call_id[:64],
+        "id": activity.call_id,
         "title": task_title(activity.name),
         "status": TASK_STATUS[activity.state],
     }

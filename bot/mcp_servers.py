@@ -26,6 +26,7 @@ from .agent_config import McpServerConfig
 logger = logging.getLogger(__name__)
 
 RETRY_GRACE_SECONDS = 3.0  # how long a turn waits for a retried server before going on without it
+CONNECT_SECONDS = 10.0  # the least time a connection (with its tool list) gets, however short the call timeout
 # A dropped client is closed this much later: runs under way still read its tool list (longer than any turn).
 DROPPED_CLIENT_SECONDS = 600.0
 
@@ -163,7 +164,7 @@ class McpServers:
 
         server = mcp_server(config, failed)
         try:
-            async with asyncio.timeout(config.timeout_seconds):
+            async with asyncio.timeout(max(config.timeout_seconds, CONNECT_SECONDS)):
                 await server.connect()
                 tools = await server.list_tools()  # fills the cache the runs read
         except Exception as error:
@@ -204,7 +205,7 @@ async def probe(config: McpServerConfig) -> McpProbe:
     """Connect once and list the tools (for `python -m bot doctor`); never raises."""
     server = mcp_server(config, lambda _error: None)
     try:
-        async with asyncio.timeout(config.timeout_seconds):
+        async with asyncio.timeout(max(config.timeout_seconds, CONNECT_SECONDS)):
             await server.connect()
             tools = await server.list_tools()
     except Exception as error:

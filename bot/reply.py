@@ -162,8 +162,9 @@ class Reply:
                 )
             except SlackApiError as error:
                 logger.info("Slack refused task updates in %s: %s", self._channel, error.response.get("error"))
-                if self._ts is None:
+                if self._ts is None:  # the stream could not open: this answer is written without one
                     self._may_stream = False
+                    self._streaming.refused(self._team_id, str(error.response.get("error")))
                 return False
             self._ts, self._shown, self._mode = response["ts"], "", "stream"
             self.posted.append(response["ts"])

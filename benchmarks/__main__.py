@@ -15,10 +15,20 @@ from pathlib import Path
 
 from .apps import AppProcess, errors_in_log
 from .report import Results, render
-from .scenarios import Stack, concurrency, footprint, overhead, page_reads_alone, payload_per_turn, rebuild
+from .scenarios import (
+    Stack,
+    accounting_round_trips,
+    concurrency,
+    footprint,
+    overhead,
+    page_reads_alone,
+    payload_per_turn,
+    rebuild,
+    tokens_per_turn,
+)
 
 APPS = ("bot", "baseline", "floor")
-FIGURES = ("payload", "overhead", "concurrency", "rebuild", "footprint")
+FIGURES = ("payload", "overhead", "concurrency", "rebuild", "footprint", "tokens")
 
 
 @dataclass(frozen=True)
@@ -27,6 +37,7 @@ class Options:
     model_latency: float = 0.0
     concurrent_model_latency: float = 2.0
     payload_turns: int = 50
+    token_turns: int = 200
     overhead_turns: int = 200
     overhead_threads: int = 10
     concurrent: int = 200
@@ -60,6 +71,7 @@ def parse(argv: list[str] | None = None) -> Options:
     if args.smoke:
         smoke = dict(
             payload_turns=3,
+            token_turns=3,
             overhead_turns=4,
             overhead_threads=2,
             concurrent=5,
@@ -107,6 +119,8 @@ async def run(options: Options) -> Results:
             for app in apps:
                 if isinstance(app, AppProcess):
                     await app.stop()
+        if "tokens" in options.figures:
+            results.accounting = await accounting_round_trips(stack)
         if "rebuild" in options.figures and "floor" in options.apps:
             results.rebuild_floor = await page_reads_alone(
                 stack, options.rebuild_messages, page_delay=options.page_delay
@@ -143,6 +157,9 @@ async def run_app(stack: Stack, app: AppProcess, options: Options, results: Resu
             for _ in range(options.rebuild_runs)
         ]
         results.rebuild[name] = sorted(runs, key=lambda r: r.total)[len(runs) // 2]
+    if "tokens" in options.figures and name != "floor":  # the floor keeps no conversation
+        say("6. tokens per turn")
+        results.tokens[name] = await tokens_per_turn(stack, app, options.token_turns)
 
 
 def main() -> None:

@@ -52,7 +52,7 @@ class AppProcess:
             )
         assert process.stdout is not None
         try:
-            line = await asyncio.wait_for(process.stdout.readline(), 30)
+            line = await asyncio.wait_for(process.stdout.readline(), 90)  # imports alone take 15 s on a busy machine
         except TimeoutError:
             line = b""
         if not line.startswith(b"READY "):

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .scenarios import Concurrency, Footprint, Overhead, Rebuild
+from .scenarios import Concurrency, Footprint, Overhead, Rebuild, Tokens
 
 PAYLOAD_TURNS = (2, 10, 25, 50)
+TOKEN_TURNS = (2, 10, 50, 200)
 MB = 1024 * 1024
 
 
@@ -20,6 +21,8 @@ class Results:
     rebuild: dict[str, Rebuild] = field(default_factory=dict)
     rebuild_floor: float | None = None
     footprint: dict[str, Footprint] = field(default_factory=dict)
+    tokens: dict[str, Tokens] = field(default_factory=dict)
+    accounting: tuple[float, float] | None = None  # extra round trips: budget read, counters
     rss_started: dict[str, int] = field(default_factory=dict)  # idle, right after start
     rss_after_burst: dict[str, int] = field(default_factory=dict)  # after figure 3
     errors: dict[str, list[str]] = field(default_factory=dict)
@@ -61,6 +64,7 @@ def rows(results: Results) -> list[Row]:
     out += _concurrency_rows(results)
     out += _rebuild_rows(results)
     out += _footprint_rows(results)
+    out += _token_rows(results)
     return out
 
 
@@ -156,6 +160,14 @@ def _overhead_rows(results: Results) -> list[Row]:
             _num(field_of(base, "redis_commands_per_turn"), 2),
             _num(field_of(floor, "redis_commands_per_turn"), 2),
             target="bounded, small",
+        )
+    )
+    out.append(
+        Row(
+            "2. Redis round trips per turn (requests Redis read; a pipeline is one)",
+            _num(field_of(bot, "redis_round_trips_per_turn"), 2),
+            _num(field_of(base, "redis_round_trips_per_turn"), 2),
+            _num(field_of(floor, "redis_round_trips_per_turn"), 2),
         )
     )
     out.append(
@@ -284,6 +296,64 @@ def _footprint_rows(results: Results) -> list[Row]:
             met=final < 150 * MB and growth <= 10 * MB,
         ),
     ]
+
+
+def _token_rows(results: Results) -> list[Row]:
+    if not results.tokens:
+        return []
+    bot, base = results.tokens.get("bot"), results.tokens.get("baseline")
+    last = max(max(t.uncached) for t in results.tokens.values())
+    turns = [t for t in TOKEN_TURNS if t <= last] or [last]
+
+    def at(tokens: Tokens | None, turn: int) -> int | None:
+        return None if tokens is None else tokens.uncached.get(turn)
+
+    def of(tokens: Tokens | None, turn: int) -> str:
+        if tokens is None or turn not in tokens.uncached:
+            return "—"
+        return f"{tokens.uncached[turn]:,} of {tokens.given[turn]:,}"
+
+    out = [
+        Row(f"6. uncached input tokens at turn {turn}, of all input (fake prompt cache)", of(bot, turn), of(base, turn))
+        for turn in turns
+    ]
+    growth_turn = 50 if 50 in turns else turns[-1]
+
+    def growth(tokens: Tokens | None) -> float | None:
+        first, final = at(tokens, 2), at(tokens, growth_turn)
+        return final / first if first and final else None
+
+    g = growth(bot)
+    out.append(
+        Row(
+            f"6. uncached input growth: turn {growth_turn} ÷ turn 2",
+            _num(g, 2) + "×" if g else "—",
+            _num(growth(base), 2) + "×" if growth(base) else "—",
+            target="bot ≤ 1.5×",
+            met=None if g is None else g <= 1.5,
+        )
+    )
+    ratio = bot.hit_ratio if bot else None
+    out.append(
+        Row(
+            f"6. cached share of input tokens, turns 3–{min(50, last)}, three people taking turns",
+            "—" if ratio is None else f"{ratio:.1%}",
+            "—" if base is None else f"{base.hit_ratio:.1%}",
+            target="≥ 90 %",
+            met=None if ratio is None else ratio >= 0.9,
+        )
+    )
+    if results.accounting is not None:
+        budget_read, counters = results.accounting
+        out.append(
+            Row(
+                "6. usage accounting: Redis round trips it adds per turn (budget read + counters)",
+                f"{budget_read + counters:g} ({budget_read:g} + {counters:g})",
+                target="≤ 1",
+                met=budget_read + counters <= 1,
+            )
+        )
+    return out
 
 
 def render(results: Results) -> str:

@@ -18,11 +18,15 @@ from harness import BOT_TOKEN, RedisServer
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.history import read_thread
+from bot.memory import Memory
+from bot.redis_link import RedisGuard
+from bot.routing import ConversationKey
 
 from .apps import AppProcess
 
 ALICE = "UALICE"
 BOB = "UBOB"
+CAROL = "UCAROL"
 BOT_USER = "UBOT"
 ANSWER_METHODS = ("chat.postMessage", "chat.startStream")
 ANSWER_TIMEOUT_SECONDS = 30.0
@@ -65,6 +69,7 @@ class Stack:
         slack = FakeSlack()
         slack.add_user(ALICE, "Alice Liddell", "alice")
         slack.add_user(BOB, "Bob Builder", "bob")
+        slack.add_user(CAROL, "Carol Danvers", "carol")
         await slack.start()
         model = FakeOpenAI()
         model.default_reply = model_answer
@@ -118,6 +123,10 @@ class Stack:
     async def reset_redis_stats(self) -> None:
         await self.redis.config_resetstat()
 
+    async def redis_round_trips(self) -> int:
+        """Requests Redis has read from its clients (a pipeline is one), this call's own included."""
+        return int((await self.redis.info("stats"))["total_reads_processed"])
+
 
 @dataclass(frozen=True)
 class Turn:
@@ -155,10 +164,10 @@ async def mention(stack: Stack, app: AppProcess, channel: str, text: str, *, thr
     return Turn(call.at - started, tuple(acks), call.at)
 
 
-async def follow_up(stack: Stack, app: AppProcess, channel: str, thread_ts: str, text: str) -> Turn:
+async def follow_up(stack: Stack, app: AppProcess, channel: str, thread_ts: str, text: str, *, user: str = BOB) -> Turn:
     """A reply in a thread the bot takes part in, without a mention: one `message` event."""
     await asyncio.sleep(THINK_SECONDS)
-    event = stack.slack.post_user_message(channel, BOB, text, thread_ts=thread_ts)
+    event = stack.slack.post_user_message(channel, user, text, thread_ts=thread_ts)
     answer = stack.expect_answer(channel, thread_ts)
     started = time.monotonic()
     ack = await _timed(app.slack.send_event(event))
@@ -202,6 +211,7 @@ class Overhead:
     slack_methods: dict[str, float]
     redis_commands_per_turn: float
     redis_by_command: dict[str, float]
+    redis_round_trips_per_turn: float
     model_requests_per_turn: float
     cpu_per_turn: float  # the app process's CPU seconds per turn
 
@@ -215,6 +225,7 @@ async def overhead(stack: Stack, app: AppProcess, turns: int, *, threads: int) -
         places.append((channel, stack.slack.messages(channel)[-1]["ts"]))
         await follow_up(stack, app, *places[-1], question(n))
     await stack.reset_redis_stats()
+    round_trips_before = await stack.redis_round_trips()
     cpu_before = app.cpu_seconds()
     calls_before, requests_before = len(stack.slack.calls), len(stack.model.requests)
     times = []
@@ -223,6 +234,7 @@ async def overhead(stack: Stack, app: AppProcess, turns: int, *, threads: int) -
         times.append((await follow_up(stack, app, channel, thread_ts, question(n))).answered)
     await asyncio.sleep(0.5)  # let anything the turns left running (status cues, trace exports) show up
     cpu = app.cpu_seconds() - cpu_before
+    round_trips = await stack.redis_round_trips() - round_trips_before - 1
     redis = await stack.redis_commands()
     methods = Counter(c.method for c in stack.slack.calls[calls_before:])
     return Overhead(
@@ -232,6 +244,7 @@ async def overhead(stack: Stack, app: AppProcess, turns: int, *, threads: int) -
         slack_methods={m: n / turns for m, n in methods.items()},
         redis_commands_per_turn=sum(redis.values()) / turns,
         redis_by_command={c: n / turns for c, n in sorted(redis.items())},
+        redis_round_trips_per_turn=round_trips / turns,
         model_requests_per_turn=(len(stack.model.requests) - requests_before) / turns,
         cpu_per_turn=cpu / turns,
     )
@@ -357,3 +370,67 @@ async def footprint(stack: Stack, app: AppProcess, conversations: int, *, in_fli
         used_memory_per_conversation=(used_after - used_before) / max(1, conversations),
         rss=rss,
     )
+
+
+# 6. Tokens ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Tokens:
+    uncached: dict[int, int]  # turn -> input tokens billed at the uncached rate
+    given: dict[int, int]  # turn -> all input tokens (all of them uncached before the cacheable prefix)
+    hit_ratio: float  # cached ÷ input tokens over turns 3 to 50 (or the last)
+    compacted_turns: int
+
+
+async def tokens_per_turn(stack: Stack, app: AppProcess, turns: int) -> Tokens:
+    """A thread of three people taking turns and mentioning each other, on the fake's prompt cache."""
+    channel = new_channel()
+    people = (ALICE, BOB, CAROL)
+    first = len(stack.model.requests)
+    await mention(stack, app, channel, f"{question(1)} <@{BOB}> and <@{CAROL}> will help.")
+    thread_ts = stack.slack.messages(channel)[-1]["ts"]
+    per_turn = {1: stack.model.requests[first:]}
+    for turn in range(2, turns + 1):
+        first = len(stack.model.requests)
+        speaker, other = people[turn % 3], people[(turn + 1) % 3]
+        await follow_up(
+            stack, app, channel, thread_ts, f"{question(turn)} What do you think, <@{other}>?", user=speaker
+        )
+        per_turn[turn] = stack.model.requests[first:]
+
+    def usage(turn: int, field: str) -> int:
+        total = 0
+        for request in per_turn[turn]:
+            if request.usage is not None:
+                details = request.usage["input_tokens_details"]
+                total += request.usage["input_tokens"] if field == "input" else details["cached_tokens"]
+        return total
+
+    window = range(3, min(50, turns) + 1)
+    cached, given = sum(usage(t, "cached") for t in window), sum(usage(t, "input") for t in window)
+    return Tokens(
+        uncached={t: usage(t, "input") - usage(t, "cached") for t in per_turn},
+        given={t: usage(t, "input") for t in per_turn},
+        hit_ratio=cached / given if given else 0.0,
+        compacted_turns=sum(r.compacted for requests in per_turn.values() for r in requests),
+    )
+
+
+async def accounting_round_trips(stack: Stack) -> tuple[float, float]:
+    """Redis round trips the usage accounting adds to a turn: the budget read (inside the recall's MGET)
+    and the counters (one pipeline)."""
+    memory = Memory(RedisGuard(stack.redis), prefix="bench-accounting", thread_ttl_seconds=3600)
+    key = ConversationKey("T0001", "C00000001", "1767000000.000100")
+    counters = {"input": 1000, "cached": 900, "output": 100, "reasoning": 0}
+
+    async def trips(action: Any) -> int:
+        before = await stack.redis_round_trips()
+        await action()
+        return await stack.redis_round_trips() - before - 1
+
+    await memory.recall(key)  # the workspace's first recall notes when Redis began remembering: not a turn's cost
+    plain = await trips(lambda: memory.recall(key))
+    with_budget = await trips(lambda: memory.recall(key, tokens_of=(ALICE, "2026-01-01")))
+    record = await trips(
+        lambda: memory.record_usage(key, user_id=ALICE, day="2026-01-01", total=1100, counters=counters)
+    )
+    return float(with_budget - plain), float(record)

@@ -8,24 +8,35 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import openai
-from agents import Agent, MaxTurnsExceeded, OpenAIResponsesModel, RunContextWrapper, Runner
+from agents import (
+    Agent,
+    MaxTurnsExceeded,
+    ModelBehaviorError,
+    ModelSettings,
+    OpenAIResponsesModel,
+    RunConfig,
+    RunContextWrapper,
+    Runner,
+)
 from agents.items import MessageOutputItem, ToolCallItem, ToolCallOutputItem
 from agents.models.default_models import get_default_model_settings
 from openai import AsyncOpenAI
 
 from . import phrases
+from .usage import TurnUsage
 
 BASE_INSTRUCTIONS = """\
 You are a helpful assistant in a Slack workspace. Several people may talk to you in one thread: \
-every user message starts with its author as "Name (<@USERID>):". Answer the latest message, \
-keeping in mind who said what. To mention someone, write <@USERID> exactly. \
+every user message starts with its author as "Name (<@USERID>):", and ends with the ids of the people \
+it mentions. Answer the latest message, keeping in mind who said what. To mention someone, write <@USERID> exactly. \
 Write in GitHub-flavoured Markdown (headings, lists, tables, fenced code) and keep answers as \
 short as the question allows."""
 
 
 @dataclass(frozen=True)
 class TurnContext:
-    """Who is speaking and where; sent as instructions every turn, since the chain does not carry them."""
+    """Who is speaking and where. Only the place goes into the instructions, which are then the same on every
+    turn of a conversation (a prefix the prompt cache can reuse); the user turn itself names its author."""
 
     speaker_id: str
     speaker_name: str | None
@@ -45,6 +56,9 @@ class Source:
 class TurnOutput:
     text: str
     response_id: str
+    usage: TurnUsage = field(default_factory=TurnUsage)
+    compacted: bool = False  # OpenAI compacted the context in this turn
+    how: str = ""  # how the context was given: chained, rebuilt, new, or the message alone
     sources: tuple[Source, ...] = ()  # web pages the answer cites (url_citation annotations)
 
 
@@ -61,8 +75,16 @@ WEB_SEARCH = "web_search"
 FAILED_RESULT = "failed"  # a tool output's custom data key: the tool itself reported an error
 
 
-class ExpiredChain(Exception):
-    """OpenAI no longer has the response to chain from: rebuild the conversation from Slack."""
+class NeedsRebuild(Exception):
+    """The chain cannot be continued: start a fresh one from the conversation's Slack history."""
+
+
+class ExpiredChain(NeedsRebuild):
+    """OpenAI no longer has the response to chain from."""
+
+
+class ContextOverflow(NeedsRebuild):
+    """The request did not fit in the model's context window (`context_length_exceeded`)."""
 
 
 def build_agent(*, model: str, client: AsyncOpenAI, extra_instructions: str = "") -> Agent[TurnContext]:
@@ -80,13 +102,8 @@ def build_agent(*, model: str, client: AsyncOpenAI, extra_instructions: str = ""
 
 
 def turn_instructions(context: TurnContext, extra: str = "") -> str:
-    speaker = (
-        f"{context.speaker_name} (<@{context.speaker_id}>)" if context.speaker_name else (f"<@{context.speaker_id}>")
-    )
-    lines = [BASE_INSTRUCTIONS, f"You are talking in {context.place}. The latest message is from {speaker}."]
-    others = [f"{name} is <@{uid}>" for uid, name in context.people.items() if uid != context.speaker_id]
-    if others:
-        lines.append("People mentioned: " + "; ".join(others) + ".")
+    """Byte-identical for every turn of a conversation: nothing here names the speaker."""
+    lines = [BASE_INSTRUCTIONS, f"You are talking in {context.place}."]
     if extra:
         lines.append(extra)
     return "\n\n".join(lines)
@@ -99,18 +116,23 @@ async def run_turn(
     context: TurnContext,
     previous_response_id: str | None,
     on_text: Callable[[str], Awaitable[None]],
+    settings: ModelSettings | None = None,
     on_tool: Callable[[ToolActivity], Awaitable[None]] | None = None,
     max_turns: int = 10,
 ) -> TurnOutput:
     """Run one turn (tool calls included), handing each piece of text to `on_text` as the model writes it
-    and each tool call's start and end to `on_tool`."""
+    and each tool call's start and end to `on_tool`.
+
+    `settings` (this conversation's cache key, compaction) go with this run only, over the agent's own."""
     result = Runner.run_streamed(
         agent,
         input_items,  # type: ignore[arg-type]
         context=context,
         previous_response_id=previous_response_id,
         max_turns=max_turns,
+        run_config=RunConfig(model_settings=settings) if settings is not None else None,
     )
+    compacted = False
     streamed = ""
     text_item = ""
     tool_names: dict[str, str] = {}
@@ -129,13 +151,23 @@ async def run_turn(
                     activity = web_search_activity(data)
                     if activity is not None:
                         await on_tool(activity)
-            elif event.type == "run_item_stream_event" and on_tool is not None:
-                activity = function_tool_activity(event.item, tool_names, context)
-                if activity is not None:
-                    await on_tool(activity)
+            elif event.type == "run_item_stream_event":
+                if event.item.type == "compaction_item":
+                    compacted = True
+                elif on_tool is not None:
+                    activity = function_tool_activity(event.item, tool_names, context)
+                    if activity is not None:
+                        await on_tool(activity)
     except openai.APIStatusError as error:
         if previous_response_id and is_expired_chain(error):
             raise ExpiredChain(previous_response_id) from error
+        if is_context_overflow(error):
+            raise ContextOverflow(previous_response_id) from error
+        raise
+    except ModelBehaviorError as error:
+        result.cancel()
+        if is_context_overflow(error):  # the same refusal, inside the stream (response.failed or error event)
+            raise ContextOverflow(previous_response_id) from error
         raise
     except BaseException:
         result.cancel()
@@ -146,6 +178,8 @@ async def run_turn(
         text=streamed or str(result.final_output or ""),
         response_id=result.last_response_id,
         sources=cited_sources(result.new_items),
+        usage=TurnUsage.of_run(result.context_wrapper.usage),
+        compacted=compacted or any(i.type == "compaction_item" for i in result.new_items),
     )
 
 
@@ -201,10 +235,19 @@ def is_expired_chain(error: openai.APIStatusError) -> bool:
     )
 
 
+def is_context_overflow(error: openai.APIStatusError | ModelBehaviorError) -> bool:
+    """OpenAI's `context_length_exceeded`: as an HTTP 400, or (the Agents SDK's ModelBehaviorError) in a stream."""
+    if isinstance(error, openai.APIStatusError):
+        return getattr(error, "code", None) == "context_length_exceeded"
+    return "context_length_exceeded" in str(error)
+
+
 def failure_phrase(error: BaseException) -> str:
     """What to tell the people in the thread when the model could not answer."""
     if isinstance(error, MaxTurnsExceeded):
         return phrases.TOO_MANY_STEPS
+    if isinstance(error, ContextOverflow):
+        return phrases.TOO_LARGE_EVEN_ALONE  # raised only once the message was sent on its own
     if isinstance(error, openai.RateLimitError):
         code = getattr(error, "code", None)
         return phrases.TOO_LARGE if code == "tokens_exceeded" else phrases.BUSY

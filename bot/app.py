@@ -24,6 +24,7 @@ from .conversation import Conversations, TurnLimits
 from .files import MB, FileLimits, FileReader
 from .history import BotIdentity
 from .memory import Memory
+from .model_options import ModelOptions
 from .people import People
 from .redis_link import RedisGuard, connect
 from .settings import Settings
@@ -127,6 +128,7 @@ async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embe
             turn_timeout_seconds=settings.openai_timeout_seconds * 1.5,
             instant_answer_seconds=settings.instant_answer_seconds,
             thread_memory_seconds=settings.thread_memory_days * 86400,
+            daily_token_budget=settings.daily_token_budget_per_user,
         ),
         files=FileReader(
             slack=slack,
@@ -139,6 +141,7 @@ async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embe
                 rebuild_max_visual=settings.history_max_images,
             ),
         ),
+        options=ModelOptions(compact_threshold_tokens=settings.compact_threshold_tokens),
     )
 
     authorization = AuthorizeResult.from_auth_test_response(bot_token=settings.slack_bot_token, auth_test_response=auth)

@@ -6,15 +6,17 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
+import openai
 from agents import Agent
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from . import phrases
-from .agent import ExpiredChain, TurnContext, TurnOutput, failure_phrase, run_turn
+from .agent import ContextOverflow, NeedsRebuild, TurnContext, TurnOutput, failure_phrase, run_turn
 from .agent_tools import AgentTools
 from .answer_writing import AnswerWriting
 from .assistant_pane import set_thread_title, thread_title
@@ -33,6 +35,7 @@ from .history import (
     with_files,
 )
 from .memory import Memory
+from .model_options import ModelOptions
 from .people import People
 from .reply import Reply, post_notice
 from .routing import ConversationKey, IncomingMessage, is_empty_mention, is_reset_request
@@ -40,6 +43,7 @@ from .slack_text import mentioned_user_ids
 from .status import StatusCue
 from .thread_state import Recall, ThreadState, now_ts
 from .tool_progress import ToolProgress, sources_markdown
+from .usage import budget_day, budget_note, over_budget, usage_line
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +55,7 @@ class TurnLimits:
     turn_timeout_seconds: float
     instant_answer_seconds: float  # an answer complete sooner is posted in one message, with no status shown
     thread_memory_seconds: float  # how long after its last answer the bot follows a thread without a mention
+    daily_token_budget: int = 0  # per person and UTC day; 0: unlimited
 
 
 class Conversations:
@@ -66,6 +71,7 @@ class Conversations:
         bot: BotIdentity,
         limits: TurnLimits,
         files: FileReader,
+        options: ModelOptions | None = None,
     ) -> None:
         self._client = client
         self._files = files
@@ -75,6 +81,7 @@ class Conversations:
         self.bot = bot
         self._limits = limits
         self._writing = AnswerWriting.for_client(client)  # shared by every answer: streaming verdicts, budgets
+        self._options = options or ModelOptions(compact_threshold_tokens=0)
         self._in_flight: set[asyncio.Task[Any]] = set()
 
     @property
@@ -187,7 +194,13 @@ class Conversations:
 
     async def _answer(self, message: IncomingMessage, prefetched: list[dict[str, Any]] | None) -> None:
         key = message.key
-        recall = await self._memory.recall(key)
+        budget = self._limits.daily_token_budget
+        day = budget_day(message.ts)
+        recall = await self._memory.recall(key, tokens_of=(message.user_id, day) if budget else None)
+        if over_budget(recall.tokens_today, budget):  # no model call: a short note, and the memory is left as it was
+            await self._memory.mark_participating(key)
+            await post_notice(self._client, key.channel_id, message.reply_thread_ts, budget_note(message.ts))
+            return
         first_turn = recall.state is None and recall.from_redis  # unknown while Redis is away: no retitling
         previous = recall.usable_response_id(time.time(), self._limits.retention_seconds)
         mentioned = [u for u in mentioned_user_ids(message.text) if u != self.bot.user_id]
@@ -245,6 +258,15 @@ class Conversations:
             raise
         finally:
             await cue.clear(replied=bool(reply.posted))
+        logger.info(
+            usage_line(
+                str(key),
+                model=model_name(agent),
+                how=output.how,
+                compacted=output.compacted,
+                usage=output.usage,
+            )
+        )
         state = ThreadState(
             response_id=output.response_id,
             stored_at=time.time(),
@@ -252,6 +274,10 @@ class Conversations:
             reset_ts=recall.state.reset_ts if recall.state else "",
         )
         await self._memory.remember(key, state, started_from=recall)
+        usage = output.usage
+        await self._memory.record_usage(
+            key, user_id=message.user_id, day=day, total=usage.total_tokens, counters=usage.counters()
+        )
 
     async def _run(
         self,
@@ -270,25 +296,52 @@ class Conversations:
         async def on_text(delta: str) -> None:
             turn.reply.add(delta)
 
-        async def run(items: list[dict[str, Any]], previous_response_id: str | None) -> TurnOutput:
-            return await run_turn(
-                turn.agent,
-                items,
-                context=turn.context,
-                previous_response_id=previous_response_id,
-                on_text=on_text,
-                on_tool=turn.progress.update,
-                max_turns=self._agents.max_turns,
-            )
+        async def call(items: list[dict[str, Any]], previous_id: str | None, how: str) -> TurnOutput:
+            output = await self._call_model(message.key, items, turn, previous_id, on_text)
+            return replace(output, how=how)
 
         if previous:
             try:
-                return await run([current], previous)
-            except ExpiredChain:
-                logger.info("OpenAI no longer has the memory of %s: rebuilding it from Slack", message.key)
+                return await call([current], previous, "chained")
+            except NeedsRebuild as why:
+                said = "outgrew the model's context window" if isinstance(why, ContextOverflow) else "expired"
+                logger.info("The chain of %s %s: rebuilding it from Slack", message.key, said)
         room = self._limits.history_budget_chars - content_chars(current)
         earlier = await self._rebuild(message, recall, prefetched, room)
-        return await run([*earlier, current], None)
+        try:
+            return await call([*earlier, current], None, "rebuilt" if earlier else "new")
+        except ContextOverflow:
+            if not earlier:
+                raise  # the message alone does not fit: the person is told so
+            logger.warning("%s does not fit the model even rebuilt: answering the message alone", message.key)
+        return await call([current], None, "alone")
+
+    async def _call_model(
+        self,
+        key: ConversationKey,
+        items: list[dict[str, Any]],
+        turn: _Turn,
+        previous: str | None,
+        on_text: Callable[[str], Awaitable[None]],
+    ) -> TurnOutput:
+        """One run with this conversation's options; an option the endpoint refuses is dropped and the run made
+        again (it fails before any text)."""
+        while True:
+            settings = self._options.for_conversation(key)
+            try:
+                return await run_turn(
+                    turn.agent,
+                    items,
+                    context=turn.context,
+                    previous_response_id=previous,
+                    on_text=on_text,
+                    settings=settings,
+                    on_tool=turn.progress.update,
+                    max_turns=self._agents.max_turns,
+                )
+            except openai.APIStatusError as error:
+                if not self._options.drop_refused(error):
+                    raise
 
     async def _rebuild(
         self, message: IncomingMessage, recall: Recall, prefetched: list[dict[str, Any]] | None, budget: int
@@ -329,6 +382,10 @@ class Conversations:
             )
         except SlackApiError as error:
             logger.warning("Could not confirm a reset in %s: %s", message.key, error.response.get("error"))
+
+
+def model_name(agent: Agent[TurnContext]) -> str:
+    return str(getattr(agent.model, "model", agent.model))
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from .files import Part, not_readable_note
 from .routing import is_reset_request
-from .slack_text import mentions_user, people_in, strip_leading_mention, to_readable
+from .slack_text import mentioned_user_ids, mentions_user, people_in, strip_leading_mention, to_readable
 from .thread_state import ts_value
 
 logger = logging.getLogger(__name__)
@@ -97,7 +97,14 @@ def speaker_label(name: str | None, user_id: str) -> str:
 def user_turn(text: str, *, user_id: str, names: Mapping[str, str], bot_user_id: str) -> InputItem:
     """A person's message as the model sees it: who said it, then what they said, readable."""
     said = to_readable(strip_leading_mention(text, bot_user_id), names)
-    return {"role": "user", "content": f"{speaker_label(names.get(user_id), user_id)}: {said}"}
+    # The ids of the people mentioned, so the model can mention them back: here, not in the instructions,
+    # which stay the same every turn for the prompt cache.
+    others = [u for u in mentioned_user_ids(text) if u not in (user_id, bot_user_id)]
+    ids = "; ".join(f"{names.get(u) or u} is <@{u}>" for u in others)
+    return {
+        "role": "user",
+        "content": f"{speaker_label(names.get(user_id), user_id)}: {said}" + (f" ({ids})" if ids else ""),
+    }
 
 
 def with_files(item: InputItem, parts: Sequence[Part]) -> InputItem:

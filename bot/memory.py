@@ -27,6 +27,7 @@ logger = logging.getLogger(__name__)
 SEEN_TTL_SECONDS = 3600  # Slack stops retrying an event after about 5 minutes
 RESET_TTL_SECONDS = 400 * 86400  # a channel-wide /reset outlives any thread's memory of it
 NAME_TTL_SECONDS = 86400
+USAGE_DAY_TTL_SECONDS = 2 * 86400  # a day's counter outlives its day, wherever the reader's clock is
 LOCK_TIMEOUT_SECONDS = 60.0  # renewed while a turn runs; expires if its process dies
 LOCK_POLL_SECONDS = 0.02  # the next in line
 QUEUED_POLL_SECONDS = 0.2  # those behind it: a burst in one thread must not become a storm of Redis calls
@@ -94,6 +95,12 @@ class Memory:
         # What a person has open is theirs, not a thread's: one key per DM, read by each of its conversations.
         return f"{self._prefix}:{key.team_id}:viewing:{key.channel_id}"
 
+    def _usage_key(self, key: ConversationKey) -> str:
+        return f"{self._prefix}:{key.team_id}:usage:{key.channel_id}:{key.thread_ts or 'dm'}"
+
+    def _user_day_key(self, team_id: str, user_id: str, day: str) -> str:
+        return f"{self._prefix}:{team_id}:tokens:{user_id}:{day}"
+
     # De-duplication -------------------------------------------------------------------------------
     async def claim_message(self, team_id: str, channel_id: str, ts: str) -> bool:
         """True for the first delivery of a message, across processes; False for every repeat."""
@@ -114,7 +121,9 @@ class Memory:
             self._seen_locally.popitem(last=False)
 
     # Conversation state ---------------------------------------------------------------------------
-    async def recall(self, key: ConversationKey) -> Recall:
+    async def recall(self, key: ConversationKey, *, tokens_of: tuple[str, str] | None = None) -> Recall:
+        """What is remembered of `key`; with `tokens_of` (user id, day), that person's tokens of that day too,
+        in the same round trip."""
         thread_key = self._thread_key(key)
         reset_key = self._channel_reset_key(key.team_id, key.channel_id)
         pending = self._pending_states.get(thread_key)
@@ -125,9 +134,10 @@ class Memory:
             self._not_ours_key(key),
             self._remembering_since_key(key.team_id),
             self._viewing_key(key),
+            *([self._user_day_key(key.team_id, *tokens_of)] if tokens_of else []),
         )
         try:
-            raw_state, raw_reset, not_ours, since, viewing = await self._guard.run(lambda r: r.mget(*keys))
+            raw_state, raw_reset, not_ours, since, viewing, *tokens = await self._guard.run(lambda r: r.mget(*keys))
             if since is None:
                 await self._start_remembering(key.team_id)
         except RedisUnavailable:
@@ -147,6 +157,7 @@ class Memory:
             not_ours=not_ours is not None,
             remembering_since=since.decode() if since else "",
             viewed_channel_id=viewing.decode() if viewing else "",
+            tokens_today=int(tokens[0]) if tokens and tokens[0] else 0,
         )
 
     async def _start_remembering(self, team_id: str) -> None:
@@ -246,6 +257,23 @@ class Memory:
             for seen_key in replays:
                 self._seen_locally[seen_key] = False
         logger.info("Wrote back the memory kept while Redis was unreachable")
+
+    # Usage --------------------------------------------------------------------------------------------
+    async def record_usage(
+        self, key: ConversationKey, *, user_id: str, day: str, total: int, counters: dict[str, int]
+    ) -> None:
+        """Add a turn's tokens to its conversation's totals and to its speaker's total of `day`: one round trip.
+        Counts lost while Redis is away are not replayed (they only inform)."""
+        usage_key = self._usage_key(key)
+        day_key = self._user_day_key(key.team_id, user_id, day)
+        async with self._guard.client.pipeline(transaction=False) as pipe:
+            for name, value in {**counters, "turns": 1}.items():
+                pipe.hincrby(usage_key, name, value)
+            pipe.expire(usage_key, self._thread_ttl)
+            pipe.incrby(day_key, total)
+            pipe.expire(day_key, USAGE_DAY_TTL_SECONDS)
+            with contextlib.suppress(RedisUnavailable):
+                await self._guard.run(lambda _r: pipe.execute())
 
     # User names -----------------------------------------------------------------------------------
     async def cached_names(self, team_id: str, user_ids: list[str]) -> dict[str, str]:

@@ -23,6 +23,13 @@ BUSY = "I'm getting too many requests right now. Please try again in a minute."
 UNAVAILABLE = "I can't reach my language model right now. Please try again in a little while."
 TOO_SLOW = "That took too long, so I stopped. Please try again, maybe with a shorter question."
 TOO_LARGE = "That's more than I can take in at once. Could you shorten it or split it up?"
+TOO_LARGE_EVEN_ALONE = (
+    "Your message is more than my model can take in, even on its own. Could you shorten it or split it up?"
+)
+OVER_BUDGET = (
+    "You've used your share of my answers for today, sorry. It resets at midnight UTC (in {wait}); "
+    "I'll gladly pick this up then."
+)
 RESTARTING = "I'm restarting and couldn't finish this answer. Please ask again in a moment."
 NO_HISTORY = (
     "I couldn't read this conversation from Slack just now, so I can't answer yet. Please try again in a minute."

@@ -29,6 +29,9 @@ class Settings:
     response_retention_days: float = 30.0
     thread_memory_days: float = 90.0
     history_budget_chars: int = 48_000
+    # Server-side compaction above this many tokens (0: off). Under gpt-5.6-luna's 272K price step and its 1.05M window.
+    compact_threshold_tokens: int = 200_000
+    daily_token_budget_per_user: int = 0  # 0: unlimited
     allowed_bot_ids: frozenset[str] = frozenset()
     openai_timeout_seconds: float = 120.0
     # Not read from the environment: an answer complete sooner is posted at once, without status or streaming.
@@ -95,6 +98,8 @@ class Settings:
             response_retention_days=reader.number("RESPONSE_RETENTION_DAYS", 30.0, minimum=0.0),
             thread_memory_days=reader.number("THREAD_MEMORY_DAYS", 90.0, minimum=1.0),
             history_budget_chars=int(reader.number("HISTORY_BUDGET_CHARS", 48_000, minimum=1_000)),
+            compact_threshold_tokens=int(reader.number("COMPACT_THRESHOLD_TOKENS", 200_000, minimum=0)),
+            daily_token_budget_per_user=int(reader.number("DAILY_TOKEN_BUDGET_PER_USER", 0, minimum=0)),
             allowed_bot_ids=frozenset(b.strip() for b in reader.text("ALLOWED_BOT_IDS").split(",") if b.strip()),
             openai_timeout_seconds=reader.number("OPENAI_TIMEOUT_SECONDS", 120.0, minimum=1.0),
             openai_max_retries=int(reader.number("OPENAI_MAX_RETRIES", 2, minimum=0, maximum=10)),

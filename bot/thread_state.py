@@ -59,6 +59,7 @@ class Recall:
     not_ours: bool = False  # Slack was asked once already: the bot has no part in this thread
     remembering_since: str = ""  # when Redis began remembering this workspace; "" if it has forgotten everything
     viewed_channel_id: str = ""  # in the assistant pane: the channel the person has open beside the thread
+    tokens_today: int = 0  # the speaker's tokens so far on the turn's day, when asked for (the daily budget)
 
     @property
     def from_redis(self) -> bool:

@@ -29,6 +29,8 @@ EXPECTED_ROWS = (
     "5. app RSS when started, idle",
     "5. Redis bytes per remembered thread",
     "5. bot RSS after",
+    "6. uncached input tokens at turn 2, of all input",
+    "6. cached share of input tokens",
 )
 
 

@@ -36,17 +36,17 @@ async def test_follow_up_without_mention_sends_only_the_new_message_chained(bot,
     assert ("user", "alice (<@UALICE>): my name is Alice") in sent.context  # the chain carries the rest
 
 
-async def test_instructions_say_who_speaks_and_where_every_turn(bot, slack, model):
+async def test_each_message_names_its_author_and_who_it_mentions_and_the_instructions_say_where(bot, slack, model):
     question = await say(bot, slack, "C1", ALICE, "<@UBOT> hi, ask <@UBOB> too")
     await slack.wait_for_bot_messages("C1", question["ts"], 1)
     await say(bot, slack, "C1", BOB, "hello from bob", thread_ts=question["ts"])
     await slack.wait_for_bot_messages("C1", question["ts"], 2)
 
     first, second = model.requests
-    assert "alice (<@UALICE>)" in first.instructions and "<#C1>" in first.instructions
-    assert "bob is <@UBOB>" in first.instructions
-    assert "The latest message is from bob (<@UBOB>)" in second.instructions
+    assert first.input_texts == [("user", "alice (<@UALICE>): hi, ask @bob too (bob is <@UBOB>)")]
     assert second.input_texts == [("user", "bob (<@UBOB>): hello from bob")]
+    assert "<#C1>" in first.instructions
+    assert first.instructions == second.instructions  # who speaks is in the message, not the instructions
 
 
 async def test_threads_the_bot_is_not_part_of_are_left_alone(bot, slack, model):

@@ -184,3 +184,64 @@ async def test_files_are_uploaded_and_image_and_file_inputs_are_checked(fake: Fa
     for part in bad:
         with pytest.raises(openai.BadRequestError):
             await client.responses.create(model="gpt-test", input=[{"role": "user", "content": [part]}])
+
+
+async def test_a_request_over_the_context_window_is_refused_as_openai_does_in_json_and_in_a_stream(
+    fake: FakeOpenAI,
+) -> None:
+    fake.context_window = 10
+    client = fake.client()
+    with pytest.raises(openai.BadRequestError) as refused:
+        await client.responses.create(model="gpt-test", input="word " * 100)
+    assert refused.value.code == "context_length_exceeded" and refused.value.param == "input"
+
+    fake.overflow_style = "response.failed"
+    events = [e async for e in await client.responses.create(model="gpt-test", input="word " * 100, stream=True)]
+    assert [e.type for e in events] == ["response.created", "response.in_progress", "response.failed"]
+    failed = events[-1].response
+    assert failed.status == "failed" and failed.error is not None and failed.error.code == "context_length_exceeded"
+
+    fake.overflow_style = "error"
+    agent = make_agent(fake, max_retries=0)
+    with pytest.raises(ModelBehaviorError, match="context_length_exceeded"):
+        async for _ in Runner.run_streamed(agent, "word " * 100, run_config=NO_TRACING).stream_events():
+            pass
+    await client.close()
+
+
+async def test_the_prompt_cache_reports_the_longest_prefix_seen_before_with_the_same_key(fake: FakeOpenAI) -> None:
+    fake.cache_min_tokens, fake.cache_step_tokens = 1, 1
+    client = fake.client()
+    first = await client.responses.create(
+        model="gpt-test", instructions="Be brief.", input="hello " * 40, prompt_cache_key="k1"
+    )
+    again = await client.responses.create(
+        model="gpt-test", instructions="Be brief.", input="more", previous_response_id=first.id, prompt_cache_key="k1"
+    )
+    other_key = await client.responses.create(
+        model="gpt-test", instructions="Be brief.", input="more", previous_response_id=first.id, prompt_cache_key="k2"
+    )
+    assert first.usage is not None and again.usage is not None and other_key.usage is not None
+    assert first.usage.input_tokens_details.cached_tokens == 0
+    # Instructions and the first question were seen with this key; the answer and the new input were not.
+    assert again.usage.input_tokens_details.cached_tokens == first.usage.input_tokens
+    assert other_key.usage.input_tokens_details.cached_tokens == 0
+    await client.close()
+
+
+async def test_compaction_past_the_threshold_returns_a_compaction_item_that_stands_for_the_context(
+    fake: FakeOpenAI,
+) -> None:
+    fake.compaction_keeps_turns = 1
+    client = fake.client()
+    management = [{"type": "compaction", "compact_threshold": 50}]
+    first = await client.responses.create(model="gpt-test", input="word " * 30, context_management=management)
+    second = await client.responses.create(
+        model="gpt-test", input="short", previous_response_id=first.id, context_management=management
+    )
+    assert [item.type for item in first.output] == ["message"]  # under the threshold
+    assert [item.type for item in second.output] == ["compaction", "message"]  # over it: compacted
+    assert fake.requests[1].compacted and fake.requests[1].context == [("user", "short")]
+    await client.responses.create(model="gpt-test", input="next", previous_response_id=second.id)
+    assert fake.requests[2].context == [("user", "short"), ("assistant", "Reply 2: short"), ("user", "next")]
+    await client.close()

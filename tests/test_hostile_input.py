@@ -136,10 +136,9 @@ async def test_unicode_emoji_and_slack_markup_reach_the_model_as_readable_text(b
         (
             "user",
             "alice (<@UALICE>): ask @bob about #dev-team and the docs (https://example.com/a?b=1&c=2) "
-            "or mail :tada: 🎉 naïve 日本語 <tag> & @here",
+            "or mail :tada: 🎉 naïve 日本語 <tag> & @here (bob is <@UBOB>)",  # so the model can mention Bob back
         )
     ]
-    assert "bob is <@UBOB>" in model.requests[-1].instructions  # so the model can mention Bob back
 
 
 async def test_bob_can_follow_up_in_a_right_to_left_script(bot, slack, model):

@@ -91,10 +91,10 @@ async def test_when_the_first_question_of_a_thread_fails_a_follow_up_without_men
     ]
 
 
-async def test_a_request_too_large_for_the_model_is_explained(bot, slack, model):
+async def test_a_message_too_large_for_the_model_even_alone_is_explained_truthfully(bot, slack, model):
     model.fail_next(status=400, code="context_length_exceeded", message="Your input exceeds the context window.")
 
     question = await say(bot, slack, "C1", ALICE, "<@UBOT> summarise everything ever written")
 
     [note] = await slack.wait_for_bot_messages("C1", question["ts"], 1)
-    assert note["text"] == phrases.TOO_LARGE
+    assert note["text"] == phrases.TOO_LARGE_EVEN_ALONE

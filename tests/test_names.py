@@ -18,9 +18,9 @@ async def test_people_are_named_for_the_model_and_looked_up_once(bot, slack, mod
     await say(bot, slack, "C1", ALICE, "thanks <@UBOB>", thread_ts=question["ts"])
     await slack.wait_for_bot_messages("C1", question["ts"], 3)
 
-    assert model.requests[0].input_texts == [("user", "alice (<@UALICE>): can @bob review my PR?")]
+    assert model.requests[0].input_texts == [("user", "alice (<@UALICE>): can @bob review my PR? (bob is <@UBOB>)")]
     assert model.requests[1].input_texts == [("user", "bob (<@UBOB>): sure, which one?")]
-    assert model.requests[2].input_texts == [("user", "alice (<@UALICE>): thanks @bob")]
+    assert model.requests[2].input_texts == [("user", "alice (<@UALICE>): thanks @bob (bob is <@UBOB>)")]
     assert _lookups(slack, ALICE) == 1 and _lookups(slack, BOB) == 1  # names are cached across turns
 
 

@@ -30,7 +30,7 @@ def test_people_in_a_row_are_one_user_turn_and_a_split_answer_one_assistant_turn
     assert items == [
         {"role": "user", "content": "alice (<@UALICE>): which region is down?\n\nbob (<@UBOB>): eu-west, since 9:00"},
         {"role": "assistant", "content": "Part one of the answer.\n\nPart two of the answer."},
-        {"role": "user", "content": "alice (<@UALICE>): thanks @bob"},
+        {"role": "user", "content": "alice (<@UALICE>): thanks @bob (bob is <@UBOB>)"},
     ]
 
 

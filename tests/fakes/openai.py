@@ -29,6 +29,14 @@ ReplyFn = Callable[["RecordedRequest"], "str | ToolReply"]
 Reply = str | CallTool | SearchTheWeb | ReplyFn
 StreamFailMode = Literal["disconnect", "error_event", "error_event_flat"]
 InvalidIdStyle = Literal["openai", "gateway"]
+# How a request too long for the context window is refused: before any stream (HTTP 400), or inside it.
+OverflowStyle = Literal["http", "response.failed", "error"]
+
+# OpenAI's wording for a request longer than the model's context window, as seen in API errors
+# (e.g. https://github.com/the-open-agent/openagent/issues/2344): code context_length_exceeded, param input.
+CONTEXT_OVERFLOW_MESSAGE = (
+    "Your input exceeds the context window of this model. Please adjust your input and try again."
+)
 
 
 @dataclass
@@ -49,6 +57,10 @@ class RecordedRequest:
     stream_broken: bool = False
     files_sent: list[str] = field(default_factory=list)  # hashes of the files in this request's own input
     files_seen: list[str] = field(default_factory=list)  # ... and in the whole chain it continues
+    prompt_cache_key: str | None = None
+    compact_threshold: int | None = None  # from context_management's compaction entry
+    compacted: bool = False
+    usage: JSON | None = None
 
     @property
     def last_user_text(self) -> str:
@@ -183,22 +195,36 @@ def split_text(text: str, pieces: int) -> list[str]:
     return chunks
 
 
-def _count_tokens(text: str) -> int:
-    return max(1, len(text.split()))
+def count_tokens(text: str) -> int:
+    """OpenAI's rule of thumb: a token is about 4 characters of English text
+    (https://help.openai.com/en/articles/4936856-what-are-tokens-and-how-to-count-them)."""
+    return max(1, -(-len(text) // 4))
 
 
-def _usage(context: list[Turn], instructions: str | None, reply: str) -> JSON:
-    input_tokens = sum(_count_tokens(text) for _, text in context) + (
-        _count_tokens(instructions) if instructions else 0
-    )
-    output_tokens = _count_tokens(reply)
+def _rendered(instructions: str | None, context: list[Turn]) -> list[str]:
+    """The prompt in the order the model reads it, and the cache matches it: instructions, chain, new input."""
+    return [*([instructions] if instructions else []), *(f"{role}: {text}" for role, text in context)]
+
+
+def _usage(rendered: list[str], reply: str, cached_tokens: int = 0) -> JSON:
+    input_tokens = sum(count_tokens(part) for part in rendered)
+    output_tokens = count_tokens(reply)
     return {
         "input_tokens": input_tokens,
-        "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+        "input_tokens_details": {"cached_tokens": cached_tokens, "cache_write_tokens": 0},
         "output_tokens": output_tokens,
         "output_tokens_details": {"reasoning_tokens": 0},
         "total_tokens": input_tokens + output_tokens,
     }
+
+
+def _compact_threshold(raw: object) -> int | None:
+    """`context_management: [{"type": "compaction", "compact_threshold": N}]`, as the openai SDK sends it."""
+    for entry in raw if isinstance(raw, list) else []:
+        if isinstance(entry, dict) and entry.get("type") == "compaction":
+            threshold = entry.get("compact_threshold")
+            return threshold if isinstance(threshold, int) else None
+    return None
 
 
 def _output_text(text: str) -> JSON:
@@ -264,6 +290,19 @@ class FakeOpenAI:
         self.trace_batches: int = 0
         self.trace_payloads: list[JSON] = []
         self.invalid_id_style: InvalidIdStyle = "openai"
+        # The model's context window in tokens (None: unlimited), and how an overflow is refused.
+        self.context_window: int | None = None
+        self.overflow_style: OverflowStyle = "http"
+        # Parameters this endpoint refuses as unknown, as a gateway that does not forward them would.
+        self.unknown_parameters: set[str] = set()
+        # The prompt cache (https://platform.openai.com/docs/guides/prompt-caching): exact-prefix matches only,
+        # from 1,024 tokens, in steps of 128; grouped by prompt_cache_key. Requests without a key are not
+        # matched here (OpenAI may still route them to a warm cache by the prefix's hash, less reliably).
+        self.cache_min_tokens: int = 1024
+        self.cache_step_tokens: int = 128
+        self.compaction_keeps_turns: int = 4  # what this fake's compaction item stands for (the real one is opaque)
+        self._cache: dict[str, deque[list[tuple[int, int]]]] = {}
+        self._compactions: dict[str, list[Turn]] = {}
         self.default_reply: ReplyFn | None = None
         self.base_url: str = ""
         self.port: int = 0
@@ -368,7 +407,7 @@ class FakeOpenAI:
 
     def full_context_of(self, response_id: str) -> list[Turn]:
         """Turns of the whole chain ending with `response_id` (its input and output included)."""
-        return _turns(self._chain_items(response_id))
+        return self._render(self._chain_items(response_id))
 
     @property
     def last_request(self) -> RecordedRequest:
@@ -454,6 +493,15 @@ class FakeOpenAI:
         rec.stream = body.get("stream") is True
         rec.model = str(body["model"])
         rec.store = body.get("store") is not False
+        for name in sorted(self.unknown_parameters & set(body)):
+            # OpenAI's answer to a parameter it does not know; a gateway that does not forward it may answer so.
+            raise _ApiError(
+                400,
+                _error_body(f"Unknown parameter: '{name}'.", "invalid_request_error", name, "unknown_parameter"),
+            )
+        key = body.get("prompt_cache_key")
+        rec.prompt_cache_key = key if isinstance(key, str) else None
+        rec.compact_threshold = _compact_threshold(body.get("context_management"))
         return items
 
     async def _pause(self) -> None:
@@ -485,7 +533,60 @@ class FakeOpenAI:
         problem = unanswered_calls(previous, items)
         if problem is not None:
             raise _ApiError(400, _error_body(problem, "invalid_request_error", "input", None))
-        return _turns([*chain, *items])
+        return self._render([*chain, *items])
+
+    def _render(self, items: list[JSON]) -> list[Turn]:
+        """Turns the model reads; a compaction item stands for everything before it
+        (https://platform.openai.com/docs/guides/compaction: items before the latest one can be dropped)."""
+        turns: list[Turn] = []
+        for item in items:
+            if item.get("type") == "compaction":
+                turns = list(self._compactions.get(str(item.get("id")), []))
+            elif (turn := _item_turn(item)) is not None:
+                turns.append(turn)
+        return turns
+
+    def _fit_context(self, rec: RecordedRequest) -> JSON | None:
+        """Compact past the request's threshold, then refuse what still exceeds the window; the compaction
+        item to put first in the output, if any."""
+        compaction: JSON | None = None
+        if rec.compact_threshold is not None and self._tokens(rec) > rec.compact_threshold:
+            # Server-side compaction: the response carries an opaque compaction item that replaces the context
+            # for later turns (https://platform.openai.com/docs/guides/compaction, "Server-side compaction").
+            compaction = {"id": _new_id("cmp_"), "type": "compaction", "encrypted_content": secrets.token_hex(32)}
+            rec.context = rec.context[-self.compaction_keeps_turns :]
+            self._compactions[compaction["id"]] = list(rec.context)
+            rec.compacted = True
+        if self.context_window is not None and self._tokens(rec) > self.context_window:
+            # https://platform.openai.com/docs/guides/error-codes: HTTP 400, code context_length_exceeded.
+            raise _ApiError(
+                400, _error_body(CONTEXT_OVERFLOW_MESSAGE, "invalid_request_error", "input", "context_length_exceeded")
+            )
+        return compaction
+
+    @staticmethod
+    def _tokens(rec: RecordedRequest) -> int:
+        return sum(count_tokens(part) for part in _rendered(rec.instructions, rec.context))
+
+    def _cached_tokens(self, rec: RecordedRequest) -> int:
+        """The longest prefix of this prompt an earlier one with the same key started with, in whole steps;
+        this prompt is cached in turn (not the output: the next turn's chain adds it after this prefix)."""
+        if rec.prompt_cache_key is None:
+            return 0
+        parts = [(hash(part), count_tokens(part)) for part in _rendered(rec.instructions, rec.context)]
+        seen = self._cache.setdefault(rec.prompt_cache_key, deque(maxlen=16))
+        best = 0
+        for earlier in seen:
+            matched = 0
+            for mine, theirs in zip(parts, earlier, strict=False):
+                if mine != theirs:
+                    break
+                matched += mine[1]
+            best = max(best, matched)
+        seen.append(parts)
+        if best < self.cache_min_tokens:
+            return 0
+        return best - best % self.cache_step_tokens
 
     def _store(self, rec: RecordedRequest, items: list[JSON], payload: JSON) -> None:
         rec.response_id = payload["id"]
@@ -511,23 +612,52 @@ class FakeOpenAI:
                 failure = self._failures.popleft()
                 raise _ApiError(failure.status, failure.body, failure.headers)
             rec.context = self._resolve_context(rec, items)
+            compaction = self._fit_context(rec)
         except _ApiError as err:
             rec.status = err.status
+            if rec.stream and err.body["error"]["code"] == "context_length_exceeded" and self.overflow_style != "http":
+                return await self._stream_overflow(request, rec, err)
             return self._error_response(err)
         reply = self._next_reply(rec)
         if not isinstance(reply, str):
-            return await self._tool_reply(request, rec, items, reply)
+            return await self._tool_reply(request, rec, items, reply, compaction)
         rec.reply_text = reply
+        cached = self._cached_tokens(rec)
         if rec.stream:
-            return await self._stream(request, rec, items)
+            return await self._stream(request, rec, items, compaction, cached)
         msg = _message_item(_new_id("msg_"), rec.reply_text)
-        usage = _usage(rec.context, rec.instructions, rec.reply_text)
-        payload = _response_payload(rec, _new_id("resp_"), int(time.time()), [msg], usage)
+        rec.usage = _usage(_rendered(rec.instructions, rec.context), rec.reply_text, cached)
+        output = [*([compaction] if compaction else []), msg]
+        payload = _response_payload(rec, _new_id("resp_"), int(time.time()), output, rec.usage)
         self._store(rec, items, payload)
         rec.status = 200
         return web.json_response(payload)
 
-    async def _stream(self, request: web.Request, rec: RecordedRequest, items: list[JSON]) -> web.StreamResponse:
+    async def _stream_overflow(self, request: web.Request, rec: RecordedRequest, err: _ApiError) -> web.StreamResponse:
+        """The overflow inside a stream: a `response.failed` whose response.error carries the code, or an
+        `error` event (https://platform.openai.com/docs/api-reference/responses-streaming)."""
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8"})
+        await resp.prepare(request)
+        seq = itertools.count()
+
+        async def send(event_type: str, **fields: Any) -> None:
+            await resp.write(_sse(event_type, {"type": event_type, **fields, "sequence_number": next(seq)}))
+
+        pending = _response_payload(rec, _new_id("resp_"), int(time.time()), [], None)
+        await send("response.created", response=pending)
+        await send("response.in_progress", response=pending)
+        error = err.body["error"]
+        if self.overflow_style == "response.failed":
+            failed = {**pending, "status": "failed", "error": {"code": error["code"], "message": error["message"]}}
+            await send("response.failed", response=failed)
+        else:
+            await send("error", code=error["code"], message=error["message"], param=error["param"])
+        await resp.write_eof()
+        return resp
+
+    async def _stream(
+        self, request: web.Request, rec: RecordedRequest, items: list[JSON], compaction: JSON | None, cached: int
+    ) -> web.StreamResponse:
         text = rec.reply_text or ""
         resp_id, msg_id, created = _new_id("resp_"), _new_id("msg_"), int(time.time())
         brk = self._stream_breaks.popleft() if self._stream_breaks else None
@@ -543,8 +673,12 @@ class FakeOpenAI:
         pending = _response_payload(rec, resp_id, created, [], None)
         await send("response.created", response=pending)
         await send("response.in_progress", response=pending)
-        await send("response.output_item.added", output_index=0, item=_message_item(msg_id, None))
-        where = {"item_id": msg_id, "output_index": 0, "content_index": 0}
+        if compaction is not None:
+            await send("response.output_item.added", output_index=0, item=compaction)
+            await send("response.output_item.done", output_index=0, item=compaction)
+        index = 1 if compaction is not None else 0
+        await send("response.output_item.added", output_index=index, item=_message_item(msg_id, None))
+        where = {"item_id": msg_id, "output_index": index, "content_index": 0}
         await send("response.content_part.added", **where, part=_output_text(""))
         for i, delta in enumerate(split_text(text, self.stream_chunks)):
             if brk is not None and i == brk.after_deltas:
@@ -557,20 +691,28 @@ class FakeOpenAI:
         await send("response.output_text.done", **where, text=text, logprobs=[])
         await send("response.content_part.done", **where, part=_output_text(text))
         item = _message_item(msg_id, text)
-        await send("response.output_item.done", output_index=0, item=item)
-        final = _response_payload(rec, resp_id, created, [item], _usage(rec.context, rec.instructions, text))
+        await send("response.output_item.done", output_index=index, item=item)
+        rec.usage = _usage(_rendered(rec.instructions, rec.context), text, cached)
+        output = [*([compaction] if compaction else []), item]
+        final = _response_payload(rec, resp_id, created, output, rec.usage)
         self._store(rec, items, final)
         await send("response.completed", response=final)
         await resp.write_eof()
         return resp
 
     async def _tool_reply(
-        self, request: web.Request, rec: RecordedRequest, items: list[JSON], reply: ToolReply
+        self,
+        request: web.Request,
+        rec: RecordedRequest,
+        items: list[JSON],
+        reply: ToolReply,
+        compaction: JSON | None,
     ) -> web.StreamResponse:
         rec.reply_text = reply.text
-        output = reply.output_items()
+        output = [*([compaction] if compaction else []), *reply.output_items()]
         resp_id, created = _new_id("resp_"), int(time.time())
-        final = _response_payload(rec, resp_id, created, output, _usage(rec.context, rec.instructions, reply.text))
+        rec.usage = _usage(_rendered(rec.instructions, rec.context), reply.text, self._cached_tokens(rec))
+        final = _response_payload(rec, resp_id, created, output, rec.usage)
         if not rec.stream:
             self._store(rec, items, final)
             rec.status = 200

@@ -5,10 +5,20 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 import openai
-from agents import Agent, ModelBehaviorError, ModelSettings, OpenAIResponsesModel, RunConfig, RunContextWrapper, Runner
+from agents import (
+    Agent,
+    MaxTurnsExceeded,
+    ModelBehaviorError,
+    ModelSettings,
+    OpenAIResponsesModel,
+    RunConfig,
+    RunContextWrapper,
+    Runner,
+)
+from agents.items import MessageOutputItem, ToolCallItem, ToolCallOutputItem
 from agents.models.default_models import get_default_model_settings
 from openai import AsyncOpenAI
 
@@ -32,6 +42,14 @@ class TurnContext:
     speaker_name: str | None
     place: str  # e.g. "a direct message" or "a thread in the channel <#C123>"
     people: dict[str, str] = field(default_factory=dict)  # user id -> name, for those mentioned
+    # Tool calls that failed in this run (noted by the tools' failure handler, read for progress and logs).
+    failed_tool_calls: set[str] = field(default_factory=set, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Source:
+    title: str
+    url: str
 
 
 @dataclass(frozen=True)
@@ -41,6 +59,20 @@ class TurnOutput:
     usage: TurnUsage = field(default_factory=TurnUsage)
     compacted: bool = False  # OpenAI compacted the context in this turn
     how: str = ""  # how the context was given: chained, rebuilt, new, or the message alone
+    sources: tuple[Source, ...] = ()  # web pages the answer cites (url_citation annotations)
+
+
+@dataclass(frozen=True)
+class ToolActivity:
+    """A tool call starting or ending inside a run; `name` is "web_search" for OpenAI's hosted search."""
+
+    call_id: str
+    name: str
+    state: Literal["started", "done", "failed"]
+
+
+WEB_SEARCH = "web_search"
+FAILED_RESULT = "failed"  # a tool output's custom data key: the tool itself reported an error
 
 
 class NeedsRebuild(Exception):
@@ -85,8 +117,11 @@ async def run_turn(
     previous_response_id: str | None,
     on_text: Callable[[str], Awaitable[None]],
     settings: ModelSettings | None = None,
+    on_tool: Callable[[ToolActivity], Awaitable[None]] | None = None,
+    max_turns: int = 10,
 ) -> TurnOutput:
-    """Run one turn, handing each piece of text to `on_text` as the model writes it.
+    """Run one turn (tool calls included), handing each piece of text to `on_text` as the model writes it
+    and each tool call's start and end to `on_tool`.
 
     `settings` (this conversation's cache key, compaction) go with this run only, over the agent's own."""
     result = Runner.run_streamed(
@@ -94,15 +129,35 @@ async def run_turn(
         input_items,  # type: ignore[arg-type]
         context=context,
         previous_response_id=previous_response_id,
+        max_turns=max_turns,
         run_config=RunConfig(model_settings=settings) if settings is not None else None,
     )
     compacted = False
+    streamed = ""
+    text_item = ""
+    tool_names: dict[str, str] = {}
     try:
         async for event in result.stream_events():
-            if event.type == "raw_response_event" and event.data.type == "response.output_text.delta":
-                await on_text(event.data.delta)
-            elif event.type == "run_item_stream_event" and event.item.type == "compaction_item":
-                compacted = True
+            if event.type == "raw_response_event":
+                data = event.data
+                if data.type == "response.output_text.delta":
+                    if streamed and data.item_id != text_item:  # a later message of the run: a new paragraph
+                        await on_text("\n\n")
+                        streamed += "\n\n"
+                    text_item = data.item_id
+                    streamed += data.delta
+                    await on_text(data.delta)
+                elif on_tool is not None:
+                    activity = web_search_activity(data)
+                    if activity is not None:
+                        await on_tool(activity)
+            elif event.type == "run_item_stream_event":
+                if event.item.type == "compaction_item":
+                    compacted = True
+                elif on_tool is not None:
+                    activity = function_tool_activity(event.item, tool_names, context)
+                    if activity is not None:
+                        await on_tool(activity)
     except openai.APIStatusError as error:
         if previous_response_id and is_expired_chain(error):
             raise ExpiredChain(previous_response_id) from error
@@ -120,11 +175,53 @@ async def run_turn(
     if result.last_response_id is None:
         raise RuntimeError("the model's response has no id")
     return TurnOutput(
-        text=str(result.final_output or ""),
+        text=streamed or str(result.final_output or ""),
         response_id=result.last_response_id,
+        sources=cited_sources(result.new_items),
         usage=TurnUsage.of_run(result.context_wrapper.usage),
         compacted=compacted or any(i.type == "compaction_item" for i in result.new_items),
     )
+
+
+def web_search_activity(data: Any) -> ToolActivity | None:
+    """OpenAI's hosted web search runs inside one response: its progress comes as raw stream events."""
+    if data.type == "response.web_search_call.in_progress":
+        return ToolActivity(data.item_id, WEB_SEARCH, "started")
+    if data.type == "response.web_search_call.completed":
+        return ToolActivity(data.item_id, WEB_SEARCH, "done")
+    item = getattr(data, "item", None)
+    ended = data.type == "response.output_item.done" and getattr(item, "type", "") == "web_search_call"
+    if ended and item.status in ("failed", "incomplete"):
+        return ToolActivity(item.id, WEB_SEARCH, "failed")
+    return None
+
+
+def function_tool_activity(item: Any, names: dict[str, str], context: TurnContext) -> ToolActivity | None:
+    """Function tools (MCP tools among them) run between model calls: the SDK reports them as run items."""
+    if isinstance(item, ToolCallItem) and getattr(item.raw_item, "type", "") == "function_call":
+        raw = item.raw_item
+        names[raw.call_id] = raw.name  # type: ignore[union-attr]
+        return ToolActivity(raw.call_id, raw.name, "started")  # type: ignore[union-attr]
+    if isinstance(item, ToolCallOutputItem):
+        call_id = item.call_id or ""
+        if call_id not in names:
+            return None
+        failed = call_id in context.failed_tool_calls or bool((item.custom_data or {}).get(FAILED_RESULT))
+        return ToolActivity(call_id, names[call_id], "failed" if failed else "done")
+    return None
+
+
+def cited_sources(items: list[Any]) -> tuple[Source, ...]:
+    """The pages the answer cites (`url_citation` annotations), each once, in the order they are cited."""
+    sources: dict[str, Source] = {}
+    for item in items:
+        if not isinstance(item, MessageOutputItem):
+            continue
+        for part in item.raw_item.content:
+            for annotation in getattr(part, "annotations", None) or []:
+                if getattr(annotation, "type", "") == "url_citation" and annotation.url not in sources:
+                    sources[annotation.url] = Source(title=annotation.title or annotation.url, url=annotation.url)
+    return tuple(sources.values())
 
 
 def is_expired_chain(error: openai.APIStatusError) -> bool:
@@ -147,6 +244,8 @@ def is_context_overflow(error: openai.APIStatusError | ModelBehaviorError) -> bo
 
 def failure_phrase(error: BaseException) -> str:
     """What to tell the people in the thread when the model could not answer."""
+    if isinstance(error, MaxTurnsExceeded):
+        return phrases.TOO_MANY_STEPS
     if isinstance(error, ContextOverflow):
         return phrases.TOO_LARGE_EVEN_ALONE  # raised only once the message was sent on its own
     if isinstance(error, openai.RateLimitError):

@@ -17,6 +17,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from . import listeners
 from .agent import build_agent
+from .agent_config import AgentConfigError, config_path, load_agent_config
+from .agent_tools import AgentTools
 from .assistant_pane import AssistantPane
 from .conversation import Conversations, TurnLimits
 from .files import MB, FileLimits, FileReader
@@ -44,6 +46,7 @@ class Bot:
     slack: AsyncWebClient
     openai: AsyncOpenAI
     embedded_redis: Any = None
+    tools: AgentTools | None = None
 
     async def status(self) -> dict[str, Any]:
         return {
@@ -54,6 +57,8 @@ class Bot:
 
     async def close(self, drain_seconds: float = 20.0) -> None:
         await self.conversations.drain(drain_seconds)
+        if self.tools is not None:
+            await self.tools.close()
         await self.guard.close()
         await self.openai.close()
         await self.slack.session.close()
@@ -82,6 +87,12 @@ async def build_bot(settings: Settings, *, embedded_redis_dir: str = "data") -> 
 
 
 async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embedded_redis_dir: str) -> Bot:
+    path = settings.agent_config or config_path({})
+    try:
+        agent_config = load_agent_config(path)
+    except AgentConfigError as error:
+        lines = "\n".join(f"  - {line}" for line in error.lines)
+        raise StartupError(f"{error.path} has {len(error.lines)} mistake(s):\n{lines}") from None
     bot = BotIdentity(user_id=auth["user_id"], bot_id=auth.get("bot_id") or "")
 
     redis = await connect(settings.redis_url, embedded_dir=embedded_redis_dir)
@@ -103,13 +114,18 @@ async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embe
     )
     _ = openai_client.responses  # imported on first use otherwise: about half a second on the first answer
     configure_tracing(settings)
+    tools = AgentTools(
+        agent_config,
+        build=lambda model, extra: build_agent(model=model, client=openai_client, extra_instructions=extra),
+        default_model=settings.openai_model,
+        base_instructions=settings.bot_instructions,
+    )
+    await tools.start()
     conversations = Conversations(
         client=slack,
         memory=memory,
         people=People(slack, memory),
-        agent=build_agent(
-            model=settings.openai_model, client=openai_client, extra_instructions=settings.bot_instructions
-        ),
+        agents=tools,
         bot=bot,
         limits=TurnLimits(
             retention_seconds=settings.response_retention_days * 86400,
@@ -148,7 +164,7 @@ async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embe
     )
     pane = AssistantPane(slack, memory)
     listeners.register(bolt, conversations, pane, allowed_bot_ids=settings.allowed_bot_ids)
-    return Bot(settings, bolt, conversations, guard, slack, openai_client, redis.embedded)
+    return Bot(settings, bolt, conversations, guard, slack, openai_client, redis.embedded, tools)
 
 
 def configure_tracing(settings: Settings) -> None:

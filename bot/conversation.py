@@ -17,6 +17,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from . import phrases
 from .agent import ContextOverflow, NeedsRebuild, TurnContext, TurnOutput, failure_phrase, run_turn
+from .agent_tools import AgentTools
 from .answer_writing import AnswerWriting
 from .assistant_pane import set_thread_title, thread_title
 from .files import FileReader
@@ -41,6 +42,7 @@ from .routing import ConversationKey, IncomingMessage, is_empty_mention, is_rese
 from .slack_text import mentioned_user_ids
 from .status import StatusCue
 from .thread_state import Recall, ThreadState, now_ts
+from .tool_progress import ToolProgress, sources_markdown
 from .usage import budget_day, budget_note, over_budget, usage_line
 
 logger = logging.getLogger(__name__)
@@ -65,7 +67,7 @@ class Conversations:
         client: AsyncWebClient,
         memory: Memory,
         people: People,
-        agent: Agent[TurnContext],
+        agents: AgentTools,
         bot: BotIdentity,
         limits: TurnLimits,
         files: FileReader,
@@ -75,7 +77,7 @@ class Conversations:
         self._files = files
         self._memory = memory
         self._people = people
-        self._agent = agent
+        self._agents = agents
         self.bot = bot
         self._limits = limits
         self._writing = AnswerWriting.for_client(client)  # shared by every answer: streaming verdicts, budgets
@@ -181,10 +183,6 @@ class Conversations:
                     await post_notice(self._client, key.channel_id, message.reply_thread_ts, phrases.RESTARTING)
             raise
 
-    @property
-    def _model_name(self) -> str:
-        return str(getattr(self._agent.model, "model", self._agent.model))
-
     async def _taking_part(self, message: IncomingMessage, recall: Recall) -> tuple[bool, list[dict[str, Any]] | None]:
         """Whether the bot is part of this thread: Redis says, unless it is away or may have lost the
         thread; then Slack's thread history tells."""
@@ -248,12 +246,15 @@ class Conversations:
             question = message.text or " ".join(str(f.get("name") or "") for f in message.files)
             title = thread_title(question, bot_user_id=self.bot.user_id, names=speaker_names)
             await set_thread_title(self._client, key, title)
+        progress = ToolProgress(conversation=str(key), show_tasks=reply.show_tasks, show_line=cue.show_line)
         cue.start()  # just before the try whose finally clears it
         output: TurnOutput | None = None
         try:
             async with asyncio.timeout(self._limits.turn_timeout_seconds):
-                output = await self._run(message, recall, previous, context, reply, speaker_names, prefetched)
-            await reply.finish(output.text)
+                agent = await self._agents.for_channel(key.channel_id)
+                run = _Turn(agent, context, reply, progress)
+                output = await self._run(message, recall, previous, run, speaker_names, prefetched)
+            await reply.finish(output.text + sources_markdown(output.sources))
         except SlackApiError as error:
             logger.error(
                 "Could not post the answer in %s: %s; the conversation was not advanced",
@@ -275,7 +276,7 @@ class Conversations:
         logger.info(
             usage_line(
                 str(key),
-                model=self._model_name,
+                model=model_name(agent),
                 how=output.how,
                 compacted=output.compacted,
                 usage=output.usage,
@@ -298,8 +299,7 @@ class Conversations:
         message: IncomingMessage,
         recall: Recall,
         previous: str | None,
-        context: TurnContext,
-        reply: Reply,
+        turn: _Turn,
         speaker_names: dict[str, str],
         prefetched: list[dict[str, Any]] | None,
     ) -> TurnOutput:
@@ -309,10 +309,10 @@ class Conversations:
             current = with_files(current, await self._files.parts_of(message.files, text_budget=room))
 
         async def on_text(delta: str) -> None:
-            reply.add(delta)
+            turn.reply.add(delta)
 
         async def call(items: list[dict[str, Any]], previous_id: str | None, how: str) -> TurnOutput:
-            output = await self._call_model(message.key, items, context, previous_id, on_text)
+            output = await self._call_model(message.key, items, turn, previous_id, on_text)
             return replace(output, how=how)
 
         if previous:
@@ -335,7 +335,7 @@ class Conversations:
         self,
         key: ConversationKey,
         items: list[dict[str, Any]],
-        context: TurnContext,
+        turn: _Turn,
         previous: str | None,
         on_text: Callable[[str], Awaitable[None]],
     ) -> TurnOutput:
@@ -345,12 +345,14 @@ class Conversations:
             settings = self._options.for_conversation(key)
             try:
                 return await run_turn(
-                    self._agent,
+                    turn.agent,
                     items,
-                    context=context,
+                    context=turn.context,
                     previous_response_id=previous,
                     on_text=on_text,
                     settings=settings,
+                    on_tool=turn.progress.update,
+                    max_turns=self._agents.max_turns,
                 )
             except openai.APIStatusError as error:
                 if not self._options.drop_refused(error):
@@ -395,6 +397,20 @@ class Conversations:
             )
         except SlackApiError as error:
             logger.warning("Could not confirm a reset in %s: %s", message.key, error.response.get("error"))
+
+
+def model_name(agent: Agent[TurnContext]) -> str:
+    return str(getattr(agent.model, "model", agent.model))
+
+
+@dataclass(frozen=True)
+class _Turn:
+    """What one run works with: the channel's agent, who speaks where, and where its words and progress go."""
+
+    agent: Agent[TurnContext]
+    context: TurnContext
+    reply: Reply
+    progress: ToolProgress
 
 
 async def post_reset_note(client: AsyncWebClient, key: ConversationKey, *, user_id: str) -> None:

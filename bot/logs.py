@@ -34,5 +34,8 @@ def configure_logging(level: str, *, secrets: Iterable[str] = ()) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     # Library request dumps are noise at INFO and may carry message text.
-    for noisy in ("slack_sdk", "slack_bolt", "openai", "httpx2", "agents", "aiohttp.access"):
+    for noisy in ("slack_sdk", "slack_bolt", "openai", "agents", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(max(logging.getLevelName(level), logging.INFO))
+    # HTTP clients log every request's URL at INFO, and an MCP server's URL may carry a token in its query.
+    for client in ("httpx", "httpx2"):
+        logging.getLogger(client).setLevel(max(logging.getLevelName(level), logging.WARNING))

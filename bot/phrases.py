@@ -39,6 +39,14 @@ MESSAGE_TOO_LONG = (
     "That message is too long for me ({length:,} characters; I can take {limit:,}). "
     "Could you shorten it or split it up?"
 )
+TOO_MANY_STEPS = (
+    "I needed more steps than I'm allowed for this question, so I stopped. Could you ask something narrower?"
+)
+SEARCHING_WEB = "Searching the web…"
+CALLING_TOOL = "Calling `{tool}`…"
+SEARCHING_WEB_STATUS = "is searching the web…"
+CALLING_TOOL_STATUS = "is calling {tool}…"
+SOURCES = "Sources"
 STREAM_CUT = "_(My answer was cut off here. Please ask again if you need the rest.)_"
 
 RESET_THREAD = "Done: I've forgotten this thread. What's said from now on starts fresh."

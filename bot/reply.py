@@ -112,6 +112,16 @@ class Reply:
             if self._received.strip():
                 self._pending += "\n\n" + phrases.STREAM_CUT
                 await self._flush(final=True)
+            elif self._ts is not None and self._mode == "stream":
+                # A stream opened to show tool progress: end it with the note, marked as one (not an answer).
+                await self._wait_out_rate_limit()
+                await self._client.chat_stopStream(
+                    channel=self._channel,
+                    ts=self._ts,
+                    markdown_text=phrase,
+                    metadata={"event_type": NOTICE_EVENT, "event_payload": {}},
+                )
+                self._close()
             else:
                 await post_notice(self._client, self._channel, self._thread_ts, phrase)
         except SlackApiError as error:
@@ -121,6 +131,44 @@ class Reply:
                 self._thread_ts,
                 error.response.get("error"),
             )
+
+    async def show_tasks(self, chunks: list[dict[str, Any]]) -> bool:
+        """Task updates (tool progress) in the streamed answer, opening the stream if need be.
+
+        False where this answer is not streamed in Slack, so the caller shows progress another way. Updates are
+        few (two per tool call) and must land, or a step would show as running forever: they go through the
+        client that waits out a 429.
+        """
+        async with self._flushing:
+            try:
+                if self._ts is not None and self._mode == "stream":
+                    self._budget.try_take("chat.appendStream")
+                    await self._wait_out_rate_limit()
+                    await self._client.chat_appendStream(channel=self._channel, ts=self._ts, chunks=chunks)
+                    return True
+                if self._ts is not None or self.posted or not self._thread_ts:
+                    return False
+                if not (self._may_stream and self._streaming.available(self._team_id)):
+                    return False
+                if not self._budget.try_take("chat.startStream", "chat.stopStream"):
+                    return False
+                response = await self._eager_client.chat_startStream(
+                    channel=self._channel,
+                    thread_ts=self._thread_ts,
+                    chunks=chunks,
+                    task_display_mode="timeline",  # each tool call on its own line, in order
+                    recipient_team_id=self._recipient_team_id,
+                    recipient_user_id=self._user_id,
+                )
+            except SlackApiError as error:
+                logger.info("Slack refused task updates in %s: %s", self._channel, error.response.get("error"))
+                if self._ts is None:  # the stream could not open: this answer is written without one
+                    self._may_stream = False
+                    self._streaming.refused(self._team_id, str(error.response.get("error")))
+                return False
+            self._ts, self._shown, self._mode = response["ts"], "", "stream"
+            self.posted.append(response["ts"])
+            return True
 
     async def _stop_pump(self) -> None:
         self._done.set()

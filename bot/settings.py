@@ -45,6 +45,7 @@ class Settings:
     # Not read from the environment: issue 10's MEMORY_MODE turns uploads off where OpenAI must store nothing.
     file_uploads: bool = True
     file_inline_max_bytes: int = 4 * 1024 * 1024  # bigger images and PDFs are uploaded when uploads are allowed
+    agent_config: str = ""  # AGENT_CONFIG: the agent set-up file; empty: ./agent.toml when it exists
 
     @property
     def socket_mode(self) -> bool:
@@ -107,6 +108,7 @@ class Settings:
             log_level=reader.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
             max_file_mb=int(reader.number("MAX_FILE_MB", 20, minimum=1, maximum=50)),
             history_max_images=int(reader.number("HISTORY_MAX_IMAGES", 5, minimum=0, maximum=50)),
+            agent_config=reader.text("AGENT_CONFIG"),
         )
 
 

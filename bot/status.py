@@ -39,12 +39,32 @@ class StatusCue:
         self._delay = delay
         self._task: asyncio.Task[str | None] | None = None
         self._calling = False
+        self._line_shown = False
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._show_soon())
 
+    async def show_line(self, status: str) -> None:
+        """A short line of progress (e.g. "is searching the web…") as the thread's status, where Slack allows it."""
+        if self._thread_ts is None:
+            return
+        try:
+            await self._client.assistant_threads_setStatus(
+                channel_id=self._channel, thread_ts=self._thread_ts, status=status
+            )
+        except SlackApiError as error:
+            logger.info("Slack refused a status line in %s: %s", self._channel, error.response.get("error"))
+            return
+        self._line_shown = True
+
     async def clear(self, *, replied: bool) -> None:
         """Remove the cue; Slack clears a thread's status by itself when the bot replies there."""
+        if self._line_shown and not replied:
+            self._line_shown = False
+            with contextlib.suppress(SlackApiError):
+                await self._client.assistant_threads_setStatus(
+                    channel_id=self._channel, thread_ts=str(self._thread_ts), status=""
+                )
         if self._task is None:
             return
         if not self._calling:

@@ -9,14 +9,18 @@ import asyncio
 import os
 import re
 import sys
+import tempfile
+from pathlib import Path
 
 os.environ["OPENAI_AGENTS_DISABLE_TRACING"] = "1"
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [HERE, os.path.dirname(HERE)]  # this checkout's `bot`, not an installed one
 
 from fakes.openai import FakeOpenAI, RecordedRequest  # noqa: E402
+from fakes.openai_tools import CallTool, Citation, SearchTheWeb  # noqa: E402
 from fakes.slack import FakeSlack  # noqa: E402
-from harness import BotUnderTest, RedisServer, say, test_settings  # noqa: E402
+from harness import BotUnderTest, RedisServer, free_port, say, test_settings  # noqa: E402
+from tool_server import ToolServer  # noqa: E402
 
 ALICE, BOB = "UALICE", "UBOB"
 NAMES = {ALICE: "alice", BOB: "bob", "UBOT": "helper"}
@@ -54,7 +58,10 @@ async def main() -> None:
     await slack.start()
     await model.start()
     os.environ["OPENAI_BASE_URL"] = model.base_url
-    bot = await BotUnderTest.start(test_settings(slack_api_url=slack.api_url, redis_url=redis.url))
+    tickets = await ToolServer(free_port()).start()
+    config = os.path.join(tempfile.mkdtemp(), "agent.toml")
+    Path(config).write_text(f'web_search = true\n[mcp_servers.tickets]\nurl = "{tickets.url}"\n')  # noqa: ASYNC240
+    bot = await BotUnderTest.start(test_settings(slack_api_url=slack.api_url, redis_url=redis.url, agent_config=config))
     out: list[str] = []
     try:
         model.stream_chunks, model.stream_chunk_delay = 6, 0.25
@@ -110,6 +117,23 @@ async def main() -> None:
         await slack.wait_for_bot_messages("C1", empty["ts"], 1)
         out.append(transcript(slack, "C1", empty["ts"], "An empty mention"))
 
+        fix = "unplug it, smother it with a CO₂ extinguisher, and replace the fuser unit"
+        model.reply_with(
+            CallTool("lookup_ticket", {"ticket_id": "T-42"}),
+            SearchTheWeb(
+                f"T-42 is still **open**, and Bob owns it. The usual fix for a burning printer: {fix}.",
+                citations=(
+                    Citation("https://www.osha.gov/fire-safety", "Fire safety at work", "smother it"),
+                    Citation("https://support.example.com/fuser", "Replacing a fuser unit", "replace the fuser unit"),
+                ),
+            ),
+        )
+        ticket = await say(bot, slack, "C2", ALICE, "<@UBOT> is T-42 still open? Is there a known fix?")
+        [answer] = await slack.wait_for_bot_messages("C2", ticket["ts"], 1)
+        out.append(transcript(slack, "C2", ticket["ts"], "A thread in #support, with tools"))
+        steps = ", ".join(f"{t['title']} ({t['status']})" for t in slack.tasks("C2", answer["ts"]))
+        out.append(f"_Above the answer, while it was written, Slack showed the steps: {steps}._\n")
+
         root = slack.post_user_message("D1", ALICE, "New chat", subtype="assistant_app_thread")
         context = {"channel_id": "C1", "team_id": "T0001"}
         await bot.send_event(
@@ -131,6 +155,7 @@ async def main() -> None:
         out.append(f"_Suggested prompts under the greeting: {prompts}. Chat title: “{slack.titles[0]['title']}”._")
     finally:
         await bot.stop(drain_seconds=1.0)
+        await tickets.stop()
         await slack.stop()
         await model.stop()
         redis.stop()

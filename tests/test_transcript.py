@@ -18,4 +18,6 @@ def test_the_readme_transcript_can_be_made_again():
     assert "Hi! Ask me anything" in transcript  # the greeting in the assistant pane
     assert "_(attached: `screenshot.png` (PNG))_" in transcript
     assert "`connection refused` on port **5432**" in transcript  # the model saw the screenshot
+    assert "Calling `lookup_ticket`… (complete)" in transcript  # a tool call, shown while it ran
+    assert "1. [Fire safety at work](https://www.osha.gov/fire-safety)" in transcript  # and the sources
     assert "Traceback" not in transcript

@@ -21,11 +21,12 @@ from aiohttp import web
 from openai import AsyncOpenAI
 
 from .openai_files import InputFileError, OpenAIFiles
+from .openai_tools import CallTool, SearchTheWeb, ToolReply, unanswered_calls
 
 JSON = dict[str, Any]
 Turn = tuple[str, str]
-ReplyFn = Callable[["RecordedRequest"], str]
-Reply = str | ReplyFn
+ReplyFn = Callable[["RecordedRequest"], "str | ToolReply"]
+Reply = str | CallTool | SearchTheWeb | ReplyFn
 StreamFailMode = Literal["disconnect", "error_event", "error_event_flat"]
 InvalidIdStyle = Literal["openai", "gateway"]
 # How a request too long for the context window is refused: before any stream (HTTP 400), or inside it.
@@ -64,6 +65,11 @@ class RecordedRequest:
     @property
     def last_user_text(self) -> str:
         return _last_user_text(self.context)
+
+    @property
+    def tool_names(self) -> list[str]:
+        """The tools offered to the model: function names, and the type of hosted tools (e.g. web_search)."""
+        return [t.get("name") or t.get("type", "") for t in self.body.get("tools") or []]
 
 
 @dataclass
@@ -159,6 +165,8 @@ def _item_turn(item: JSON) -> Turn | None:
         return "function_call", f"{item.get('name')}({item.get('arguments', '')})"
     if kind == "function_call_output":
         output = item.get("output")
+        if isinstance(output, list):  # content parts (input_text, ...)
+            return "function_call_output", _content_text(output)
         return "function_call_output", output if isinstance(output, str) else json.dumps(output)
     return None
 
@@ -434,7 +442,7 @@ class FakeOpenAI:
             )
         return _ApiError(400, body)
 
-    def _next_reply(self, rec: RecordedRequest) -> str:
+    def _next_reply(self, rec: RecordedRequest) -> str | ToolReply:
         self._reply_count += 1
         if self._replies:
             reply = self._replies.popleft()
@@ -521,6 +529,10 @@ class FakeOpenAI:
         except InputFileError as error:
             raise _ApiError(400, _error_body(error.message, "invalid_request_error", error.param)) from None
         rec.files_seen = [*self.files.hashes_in([i for i in chain if i.get("role") == "user"]), *rec.files_sent]
+        previous = self.responses[rec.previous_response_id].output_items if rec.previous_response_id else []
+        problem = unanswered_calls(previous, items)
+        if problem is not None:
+            raise _ApiError(400, _error_body(problem, "invalid_request_error", "input", None))
         return self._render([*chain, *items])
 
     def _render(self, items: list[JSON]) -> list[Turn]:
@@ -606,7 +618,10 @@ class FakeOpenAI:
             if rec.stream and err.body["error"]["code"] == "context_length_exceeded" and self.overflow_style != "http":
                 return await self._stream_overflow(request, rec, err)
             return self._error_response(err)
-        rec.reply_text = self._next_reply(rec)
+        reply = self._next_reply(rec)
+        if not isinstance(reply, str):
+            return await self._tool_reply(request, rec, items, reply, compaction)
+        rec.reply_text = reply
         cached = self._cached_tokens(rec)
         if rec.stream:
             return await self._stream(request, rec, items, compaction, cached)
@@ -680,6 +695,40 @@ class FakeOpenAI:
         rec.usage = _usage(_rendered(rec.instructions, rec.context), text, cached)
         output = [*([compaction] if compaction else []), item]
         final = _response_payload(rec, resp_id, created, output, rec.usage)
+        self._store(rec, items, final)
+        await send("response.completed", response=final)
+        await resp.write_eof()
+        return resp
+
+    async def _tool_reply(
+        self,
+        request: web.Request,
+        rec: RecordedRequest,
+        items: list[JSON],
+        reply: ToolReply,
+        compaction: JSON | None,
+    ) -> web.StreamResponse:
+        rec.reply_text = reply.text
+        output = [*([compaction] if compaction else []), *reply.output_items()]
+        resp_id, created = _new_id("resp_"), int(time.time())
+        rec.usage = _usage(_rendered(rec.instructions, rec.context), reply.text, self._cached_tokens(rec))
+        final = _response_payload(rec, resp_id, created, output, rec.usage)
+        if not rec.stream:
+            self._store(rec, items, final)
+            rec.status = 200
+            return web.json_response(final)
+        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8"})
+        await resp.prepare(request)
+        rec.status = 200
+        seq = itertools.count()
+
+        async def send(event_type: str, **fields: Any) -> None:
+            await resp.write(_sse(event_type, {"type": event_type, **fields, "sequence_number": next(seq)}))
+
+        pending = _response_payload(rec, resp_id, created, [], None)
+        await send("response.created", response=pending)
+        await send("response.in_progress", response=pending)
+        await reply.stream(send, output)
         self._store(rec, items, final)
         await send("response.completed", response=final)
         await resp.write_eof()

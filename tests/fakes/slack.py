@@ -24,7 +24,11 @@ Message = dict[str, Any]
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
 JSON_ARGS = ("blocks", "metadata", "chunks", "attachments", "prompts", "loading_messages")
-PRIVATE_KEYS = ("streaming", "chunks", "edits")
+PRIVATE_KEYS = ("streaming", "chunks", "edits", "tasks")
+# Streaming chunk types and task statuses: https://docs.slack.dev/reference/methods/chat.appendStream#chunks
+CHUNK_TYPES = ("markdown_text", "task_update", "plan_update", "blocks")
+TASK_STATUSES = ("pending", "in_progress", "complete", "error")
+TASK_DISPLAY_MODES = ("timeline", "plan")  # https://docs.slack.dev/reference/methods/chat.startStream
 PAGED_METHODS = ("conversations.replies", "conversations.history")
 # Limits from Slack's method pages (docs.slack.dev/reference/methods/<method>):
 # chat.postMessage truncates `text` past 40,000 characters (warning `message_truncated`);
@@ -280,6 +284,11 @@ class FakeSlack:
             return [m for m in stored if _is_top_level(m)]
         return [m for m in stored if m["ts"] == thread_ts or m.get("thread_ts") == thread_ts]
 
+    def tasks(self, channel: str, ts: str) -> list[dict[str, Any]]:
+        """The task updates a streamed message shows (each task's latest state, in the order they appeared)."""
+        message = self._require(channel, ts)
+        return list(message.get("tasks", {}).values())
+
     def bot_messages(self, channel: str, thread_ts: str | None = None) -> list[Message]:
         return [m for m in self.messages(channel, thread_ts) if m.get("bot_id") == self.bot_id]
 
@@ -532,6 +541,9 @@ class FakeSlack:
             raise SlackError(self.streaming_error)
         channel = _require_arg(args, "channel", "channel_not_found")
         thread_ts = _require_arg(args, "thread_ts", "invalid_arguments")
+        if args.get("task_display_mode") not in (None, *TASK_DISPLAY_MODES):
+            raise SlackError("invalid_arguments")
+        _check_chunks(args)
         _check_markdown_text(args)
         if not channel.startswith("D"):
             user_id = _require_arg(args, "recipient_user_id", "missing_recipient_user_id")
@@ -543,19 +555,25 @@ class FakeSlack:
         message = self._new_bot_message(text, thread_ts)
         message["streaming"] = True
         message["chunks"] = [text] if text else []
+        message["tasks"] = {}
+        _record_tasks(message, args)
         self._store(channel, message)
         return {"channel": channel, "ts": message["ts"]}
 
     def _chat_append_stream(self, args: dict[str, Any]) -> dict[str, Any]:
         message = self._streaming_message(args)
+        _check_chunks(args)
         _check_markdown_text(args)
         _append_chunk(message, _stream_text(args))
+        _record_tasks(message, args)
         return {"channel": args["channel"], "ts": message["ts"]}
 
     def _chat_stop_stream(self, args: dict[str, Any]) -> dict[str, Any]:
         message = self._streaming_message(args)
+        _check_chunks(args)
         _check_markdown_text(args)
         _append_chunk(message, _stream_text(args))
+        _record_tasks(message, args)
         for key in ("blocks", "metadata"):
             if args.get(key) is not None:
                 message[key] = args[key]
@@ -698,6 +716,31 @@ def _section_text(block: dict[str, Any]) -> str:
 def _stream_text(args: dict[str, Any]) -> str:
     pieces = [c.get("text", "") for c in args.get("chunks") or [] if c.get("type") == "markdown_text"]
     return (args.get("markdown_text") or "") + "".join(pieces)
+
+
+def _check_chunks(args: dict[str, Any]) -> None:
+    """The documented chunk shapes; where Slack's answer to a malformed chunk is undocumented, invalid_arguments."""
+    chunks = args.get("chunks")
+    if chunks is None:
+        return
+    if not isinstance(chunks, list):
+        raise SlackError("invalid_arguments")
+    for chunk in chunks:
+        if not isinstance(chunk, dict) or chunk.get("type") not in CHUNK_TYPES:
+            raise SlackError("invalid_arguments")
+        if chunk["type"] == "task_update":
+            if not chunk.get("id") or not chunk.get("title") or chunk.get("status") not in TASK_STATUSES:
+                raise SlackError("invalid_arguments")
+            for source in chunk.get("sources") or []:
+                if source.get("type") != "url" or not source.get("url") or not source.get("text"):
+                    raise SlackError("invalid_arguments")
+
+
+def _record_tasks(message: Message, args: dict[str, Any]) -> None:
+    """A task's latest update, by id, as the message shows it."""
+    for chunk in args.get("chunks") or []:
+        if chunk.get("type") == "task_update":
+            message["tasks"][chunk["id"]] = chunk
 
 
 def _append_chunk(message: Message, text: str) -> None:

@@ -15,6 +15,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator
 
+from agents.extensions.memory import RedisSession
 from redis.asyncio.lock import Lock
 from redis.exceptions import LockError
 
@@ -100,6 +101,21 @@ class Memory:
 
     def _user_day_key(self, team_id: str, user_id: str, day: str) -> str:
         return f"{self._prefix}:{team_id}:tokens:{user_id}:{day}"
+
+    # Local memory mode ----------------------------------------------------------------------------
+    @property
+    def guard(self) -> RedisGuard:
+        return self._guard
+
+    def transcript(self, key: ConversationKey) -> RedisSession:
+        """The Agents SDK session holding a conversation's transcript (local memory mode), with the
+        same prefix, team namespacing and TTL as the rest; run its methods through `guard`."""
+        return RedisSession(
+            f"{key.channel_id}:{key.thread_ts or 'dm'}",
+            redis_client=self._guard.client,
+            key_prefix=f"{self._prefix}:{key.team_id}:transcript",
+            ttl=self._thread_ttl,
+        )
 
     # De-duplication -------------------------------------------------------------------------------
     async def claim_message(self, team_id: str, channel_id: str, ts: str) -> bool:

@@ -1,0 +1,82 @@
+"""`local` mode: nothing is stored at the model provider; the transcript lives in Redis.
+
+The transcript is the Agents SDK's RedisSession (see Memory.transcript). It is read before the run and
+written after the answer is in Slack, rather than handed to the run as `session=`: the SDK would save
+the question before the model answers and the answer before Slack shows it, and a failed turn must
+leave memory as it was. Past the budget the oldest turns go, the root kept (history.fit_budget).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import replace
+
+import openai
+from agents import ModelSettings
+
+from ..agent import TurnOutput
+from ..history import fit_budget
+from ..memory import Memory
+from ..redis_link import RedisUnavailable
+from ..routing import ConversationKey
+from .base import InputItem, MemoryGone, ModelMemory, RunPlan
+
+KEPT = "local"  # the reference stored in the thread's state: "a transcript exists"
+
+
+class LocalMemory(ModelMemory):
+    mode = "local"
+    uploads_allowed = False
+
+    def __init__(self, memory: Memory, *, budget_chars: int, encrypted_reasoning: bool) -> None:
+        self._memory = memory
+        self._budget = budget_chars
+        self._encrypted_reasoning = encrypted_reasoning  # the Responses API can return reasoning to carry
+
+    def model_settings(self, settings: ModelSettings) -> ModelSettings:
+        include = ["reasoning.encrypted_content"] if self._encrypted_reasoning else None
+        return replace(settings, store=False, response_include=include)
+
+    async def resume(self, key: ConversationKey, reference: str) -> RunPlan:
+        transcript = self._memory.transcript(key)
+        try:
+            items = await self._memory.guard.run(lambda _r: transcript.get_items())
+        except RedisUnavailable:
+            raise MemoryGone("Redis is unreachable") from None
+        if not items:
+            raise MemoryGone("the transcript has expired or was lost")
+        return RunPlan(history=[dict(item) for item in items], reference=reference)
+
+    async def seed(self, key: ConversationKey, earlier: list[InputItem]) -> RunPlan:
+        return RunPlan(history=earlier, fresh=True)
+
+    async def keep(self, key: ConversationKey, plan: RunPlan, output: TurnOutput) -> str:
+        transcript = self._memory.transcript(key)
+        fitted = fit_budget(output.items, self._budget)
+        try:
+            if plan.fresh or len(fitted) != len(output.items):
+                await self._memory.guard.run(lambda _r: transcript.clear_session())
+                await self._memory.guard.run(lambda _r: transcript.add_items(fitted))  # type: ignore[arg-type]
+            else:
+                new = output.items[len(plan.history) :]
+                await self._memory.guard.run(lambda _r: transcript.add_items(new))  # type: ignore[arg-type]
+        except RedisUnavailable:
+            return ""  # no transcript to continue from: the next turn rebuilds from Slack
+        return KEPT
+
+    async def forget(self, key: ConversationKey, reference: str) -> None:
+        transcript = self._memory.transcript(key)
+        # Redis away: the reset itself is kept, and a transcript from before it is never read again.
+        with contextlib.suppress(RedisUnavailable):
+            await self._memory.guard.run(lambda _r: transcript.clear_session())
+
+    def is_gone(self, error: BaseException) -> bool:
+        if isinstance(error, MemoryGone):
+            return True
+        # An item the provider will not take back without stored responses: start again from Slack.
+        return (
+            isinstance(error, openai.APIStatusError)
+            and error.status_code in (400, 404)
+            and getattr(error, "param", None) == "input"
+            and "not persisted" in str(getattr(error, "message", "") or error)
+        )

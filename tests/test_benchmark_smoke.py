@@ -31,6 +31,10 @@ EXPECTED_ROWS = (
     "5. bot RSS after",
     "6. uncached input tokens at turn 2, of all input",
     "6. cached share of input tokens",
+    "7. model request at turn 2 (bytes)",
+    "7. Redis bytes for the thread after",
+    "7. Slack API calls per turn",
+    "7. p50 ÷ floor's p50",
 )
 
 

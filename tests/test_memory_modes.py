@@ -67,6 +67,8 @@ async def test_local_mode_carries_the_models_reasoning_as_encrypted_content(star
     assert first.include == ["reasoning.encrypted_content"]
     [carried] = [item for item in second.input_items if item.get("type") == "reasoning"]
     assert carried["encrypted_content"].startswith("gAAAA")  # what the first answer returned, sent back
+    answer = second.input_items[second.input_items.index(carried) + 1]
+    assert answer["role"] == "assistant" and answer["id"].startswith("msg_")  # still paired with its reasoning
     assert second.status == 200  # the fake refuses reasoning items without it when store is false
 
 

@@ -52,13 +52,14 @@ class LocalMemory(ModelMemory):
 
     async def keep(self, key: ConversationKey, plan: RunPlan, output: TurnOutput) -> str:
         transcript = self._memory.transcript(key)
-        fitted = fit_budget(output.items, self._budget)
+        items = [*plan.history, *plain_messages(output.items[len(plan.history) :])]
+        fitted = fit_budget(items, self._budget)
         try:
-            if plan.fresh or len(fitted) != len(output.items):
+            if plan.fresh or len(fitted) != len(items):
                 await self._memory.guard.run(lambda _r: transcript.clear_session())
                 await self._memory.guard.run(lambda _r: transcript.add_items(fitted))  # type: ignore[arg-type]
             else:
-                new = output.items[len(plan.history) :]
+                new = items[len(plan.history) :]
                 await self._memory.guard.run(lambda _r: transcript.add_items(new))  # type: ignore[arg-type]
         except RedisUnavailable:
             return ""  # no transcript to continue from: the next turn rebuilds from Slack
@@ -80,3 +81,23 @@ class LocalMemory(ModelMemory):
             and getattr(error, "param", None) == "input"
             and "not persisted" in str(getattr(error, "message", "") or error)
         )
+
+
+def plain_messages(items: list[InputItem]) -> list[InputItem]:
+    """Answers as plain assistant messages: what the model needs of them, in a fraction of the bytes (and of
+    the openai client's per-item work on every later request). An answer right after a reasoning item keeps
+    its full form, which the reasoning item is paired with; other items are kept as they are."""
+    out: list[InputItem] = []
+    for item in items:
+        content = item.get("content")
+        plain = (
+            item.get("role") == "assistant"
+            and item.get("type", "message") == "message"
+            and isinstance(content, list)
+            and all(isinstance(part, dict) and part.get("type") == "output_text" for part in content)
+            and not (out and out[-1].get("type") == "reasoning")
+        )
+        if plain and isinstance(content, list):
+            item = {"role": "assistant", "content": "".join(str(part.get("text", "")) for part in content)}
+        out.append(item)
+    return out

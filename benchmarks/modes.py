@@ -56,6 +56,7 @@ async def memory_modes(
         results: dict[str, ModeFigures] = {}
         for n, ((column, _options), app) in enumerate(zip(configurations, bots, strict=True)):
             payload = await payload_per_turn(stack, app, turns)
+            await asyncio.sleep(0.5)  # the memory is stored just after the answer is posted
             redis_bytes = await _thread_bytes(stack, f"bench-bot-mode{n}")  # its one thread so far
             timing = await overhead(stack, app, overhead_turns, threads=threads)
             await app.stop()

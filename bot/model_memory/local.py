@@ -13,6 +13,7 @@ from dataclasses import replace
 
 import openai
 from agents import ModelSettings
+from agents.extensions.memory import RedisSession
 
 from ..agent import TurnOutput
 from ..history import fit_budget
@@ -56,8 +57,7 @@ class LocalMemory(ModelMemory):
         fitted = fit_budget(items, self._budget)
         try:
             if plan.fresh or len(fitted) != len(items):
-                await self._memory.guard.run(lambda _r: transcript.clear_session())
-                await self._memory.guard.run(lambda _r: transcript.add_items(fitted))  # type: ignore[arg-type]
+                await self._memory.guard.run(lambda _r: replace_items(transcript, fitted))
             else:
                 new = items[len(plan.history) :]
                 await self._memory.guard.run(lambda _r: transcript.add_items(new))  # type: ignore[arg-type]
@@ -101,3 +101,13 @@ def plain_messages(items: list[InputItem]) -> list[InputItem]:
             item = {"role": "assistant", "content": "".join(str(part.get("text", "")) for part in content)}
         out.append(item)
     return out
+
+
+async def replace_items(transcript: RedisSession, items: list[InputItem]) -> None:
+    """The whole transcript at once. RedisSession does it in one transaction for the SDK's own compaction
+    (`_atomic_replace_items`, looked up as the SDK's compaction session does); else clear, then add."""
+    atomic = getattr(transcript, "_atomic_replace_items", None)
+    if atomic is not None and await atomic(items):
+        return
+    await transcript.clear_session()
+    await transcript.add_items(items)  # type: ignore[arg-type]

@@ -146,7 +146,7 @@ async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embe
             limits=FileLimits(
                 max_bytes=settings.max_file_mb * MB,
                 inline_max_bytes=settings.file_inline_max_bytes,
-                uploads_allowed=settings.file_uploads,
+                uploads_allowed=settings.file_uploads and model_memory.uploads_allowed,
                 rebuild_max_visual=settings.history_max_images,
             ),
         ),

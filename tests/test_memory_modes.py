@@ -10,6 +10,9 @@ import pytest
 import redis.asyncio as aioredis
 from conftest import ALICE, BOB
 from harness import BotUnderTest, say
+from test_shared_files import png, screenshot, share
+
+from bot.model_memory.local import VISUAL_DROPPED
 
 
 async def _thread(bot: BotUnderTest, slack, lines: list[str], channel: str = "C1") -> str:
@@ -115,6 +118,21 @@ async def test_a_reset_clears_the_local_transcript(start_bot, slack, model, redi
     await slack.wait_for(lambda: len(slack.ephemerals) == 1)
 
     assert await _transcript_keys(bot, redis_url) == {}
+
+
+async def test_local_mode_uploads_no_file_and_its_transcript_keeps_only_the_newest_images(start_bot, slack, model):
+    bot = await start_bot(memory_mode="local", file_inline_max_bytes=50, history_max_images=1)
+    first = await share(bot, slack, "C1", ALICE, "<@UBOT> before", [screenshot(slack, "before")])
+    await slack.wait_for_bot_messages("C1", first["ts"], 1)
+    await share(bot, slack, "C1", ALICE, "after", [screenshot(slack, "after")], thread_ts=first["ts"])
+    await slack.wait_for_bot_messages("C1", first["ts"], 2)
+
+    await say(bot, slack, "C1", ALICE, "which one is better?", thread_ts=first["ts"])
+    await slack.wait_for_bot_messages("C1", first["ts"], 3)
+
+    assert model.files.uploads == {}  # nothing stored at OpenAI, files included
+    assert model.last_request.files_sent == [slack.files.hash_of(png("after"))]  # from the transcript
+    assert VISUAL_DROPPED in " ".join(text for _role, text in model.last_request.context)
 
 
 async def test_local_mode_runs_on_chat_completions_for_other_model_servers(start_bot, slack, model):

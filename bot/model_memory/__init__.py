@@ -27,6 +27,7 @@ def build_model_memory(settings: Settings, *, openai_client: AsyncOpenAI, memory
         return LocalMemory(
             memory,
             budget_chars=settings.history_budget_chars,
+            max_visual=settings.history_max_images,
             encrypted_reasoning=settings.openai_api == "responses",
         )
     return ResponsesMemory(retention_seconds=settings.response_retention_days * 86400)

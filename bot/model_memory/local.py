@@ -29,9 +29,10 @@ class LocalMemory(ModelMemory):
     mode = "local"
     uploads_allowed = False
 
-    def __init__(self, memory: Memory, *, budget_chars: int, encrypted_reasoning: bool) -> None:
+    def __init__(self, memory: Memory, *, budget_chars: int, max_visual: int, encrypted_reasoning: bool) -> None:
         self._memory = memory
         self._budget = budget_chars
+        self._max_visual = max_visual  # images and PDFs the transcript keeps (the newest), as a rebuild does
         self._encrypted_reasoning = encrypted_reasoning  # the Responses API can return reasoning to carry
 
     def model_settings(self, settings: ModelSettings) -> ModelSettings:
@@ -53,10 +54,12 @@ class LocalMemory(ModelMemory):
 
     async def keep(self, key: ConversationKey, plan: RunPlan, output: TurnOutput) -> str:
         transcript = self._memory.transcript(key)
-        items = [*plan.history, *plain_messages(output.items[len(plan.history) :])]
+        kept = len(plan.history)
+        items = fewer_visuals([*plan.history, *plain_messages(output.items[kept:])], self._max_visual)
         fitted = fit_budget(items, self._budget)
+        rewritten = any(new is not old for new, old in zip(items[:kept], plan.history, strict=True))
         try:
-            if plan.fresh or len(fitted) != len(items):
+            if plan.fresh or rewritten or len(fitted) != len(items):
                 await self._memory.guard.run(lambda _r: replace_items(transcript, fitted))
             else:
                 new = items[len(plan.history) :]
@@ -101,6 +104,31 @@ def plain_messages(items: list[InputItem]) -> list[InputItem]:
             item = {"role": "assistant", "content": "".join(str(part.get("text", "")) for part in content)}
         out.append(item)
     return out
+
+
+VISUAL_PARTS = ("input_image", "input_file")
+VISUAL_DROPPED = "[an image or PDF shared earlier in this conversation is no longer sent]"
+
+
+def fewer_visuals(items: list[InputItem], keep: int) -> list[InputItem]:
+    """Only the newest `keep` images and PDFs stay in the transcript; older ones become a short note
+    (items that keep theirs are returned as they are)."""
+    out: list[InputItem] = []
+    seen = 0
+    for item in reversed(items):
+        content = item.get("content")
+        if isinstance(content, list) and any(p.get("type") in VISUAL_PARTS for p in content):
+            parts = []
+            for part in reversed(content):
+                if part.get("type") in VISUAL_PARTS:
+                    seen += 1
+                    if seen > keep:
+                        part = {"type": "input_text", "text": VISUAL_DROPPED}
+                parts.append(part)
+            if parts[::-1] != content:
+                item = {**item, "content": parts[::-1]}
+        out.append(item)
+    return out[::-1]
 
 
 async def replace_items(transcript: RedisSession, items: list[InputItem]) -> None:

@@ -108,7 +108,9 @@ async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embe
         timeout=settings.openai_timeout_seconds,
         max_retries=settings.openai_max_retries,
     )
-    _ = openai_client.responses  # imported on first use otherwise: about half a second on the first answer
+    # Imported on first use otherwise: about half a second on the first answer.
+    _ = openai_client.chat.completions if settings.openai_api == "chat_completions" else openai_client.responses
+    _ = openai_client.conversations if settings.memory_mode == "conversations" else None
     configure_tracing(settings)
     model_memory = build_model_memory(settings, openai_client=openai_client, memory=memory)
     logger.info("Memory mode: %s (model API: %s)", model_memory.mode, settings.openai_api)

@@ -182,7 +182,7 @@ async def test_a_long_thread_seeds_its_conversation_twenty_items_at_a_time(start
         slack.post_user_message("C1", author[0], f"message {n}", thread_ts=root["ts"], bot_id=author[1])
 
     await say(bot, slack, "C1", ALICE, "<@UBOT> summarise please", thread_ts=root["ts"])
-    await slack.wait_for_bot_messages("C1", root["ts"], 23)
+    await slack.wait_for_bot_messages("C1", root["ts"], 23, timeout=15)
 
     calls = model.conversations.calls
     assert [(method, items) for method, _path, items in calls] == [("POST", 20), ("POST", 20), ("POST", 5)]

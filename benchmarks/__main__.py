@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .apps import AppProcess, errors_in_log
+from .modes import memory_modes
 from .report import Results, render
 from .scenarios import (
     Stack,
@@ -28,7 +29,7 @@ from .scenarios import (
 )
 
 APPS = ("bot", "baseline", "sdk", "floor")
-FIGURES = ("payload", "overhead", "concurrency", "rebuild", "footprint", "tokens")
+FIGURES = ("payload", "overhead", "concurrency", "rebuild", "footprint", "tokens", "modes")
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,12 @@ async def run(options: Options) -> Results:
         if "rebuild" in options.figures and "floor" in options.apps:
             results.rebuild_floor = await page_reads_alone(
                 stack, options.rebuild_messages, page_delay=options.page_delay
+            )
+        if "modes" in options.figures:
+            print("  7. memory modes", file=sys.stderr, flush=True)
+            timing = {"overhead_turns": options.overhead_turns, "threads": options.overhead_threads}
+            results.modes, results.modes_floor = await memory_modes(
+                stack, turns=options.payload_turns, plateau=not options.smoke, **timing
             )
     finally:
         await stack.stop()

@@ -34,10 +34,14 @@ class AppProcess:
         redis_url: str,
         log_dir: Path,
         profile: Path | None = None,
+        variant: str = "",
+        options: tuple[str, ...] = (),
     ) -> AppProcess:
-        log_path = log_dir / f"{name}.log"
+        """`variant` names one configuration of the app (a memory mode, say), passed as `options`."""
+        label = f"{name}-{variant}" if variant else name
+        log_path = log_dir / f"{label}.log"
         command = [sys.executable, "-m", "benchmarks.serve", name, "--slack-api-url", slack_api_url]
-        command += ["--redis-url", redis_url, "--prefix", f"bench-{name}"]
+        command += ["--redis-url", redis_url, "--prefix", f"bench-{label}", *options]
         if profile is not None:
             command += ["--profile", str(profile)]
         env = env_for_subprocess(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from .modes import render_modes
 from .scenarios import Concurrency, Footprint, Overhead, Rebuild, Tokens
 
 PAYLOAD_TURNS = (2, 10, 25, 50)
@@ -27,6 +28,8 @@ class Results:
     rss_started: dict[str, int] = field(default_factory=dict)  # idle, right after start
     rss_after_burst: dict[str, int] = field(default_factory=dict)  # after figure 3
     errors: dict[str, list[str]] = field(default_factory=dict)
+    modes: dict[str, Any] = field(default_factory=dict)  # column -> modes.ModeFigures
+    modes_floor: Overhead | None = None
     seconds: float = 0.0
     machine: str = ""
 
@@ -387,6 +390,7 @@ def render(results: Results) -> str:
         cells = [row.figure, row.bot, row.baseline, row.sdk, row.floor, row.sdk_ratio, row.ratio, row.target]
         cells.append(_verdict(row.met))
         lines.append("| " + " | ".join(cells) + " |")
+    lines += render_modes(results.modes, results.modes_floor)
     details = _details(results)
     notes = [
         "",

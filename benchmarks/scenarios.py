@@ -86,7 +86,9 @@ class Stack:
         await self.model.stop()
         await self.slack.stop()
 
-    async def start_app(self, name: str, *, profile: Path | None = None) -> AppProcess:
+    async def start_app(
+        self, name: str, *, profile: Path | None = None, variant: str = "", options: tuple[str, ...] = ()
+    ) -> AppProcess:
         return await AppProcess.start(
             name,
             slack_api_url=self.slack.api_url,
@@ -94,6 +96,8 @@ class Stack:
             redis_url=self.redis_server.url,
             log_dir=self.log_dir,
             profile=profile,
+            variant=variant,
+            options=options,
         )
 
     def expect_answer(self, channel: str, thread_ts: str) -> asyncio.Future[Call]:

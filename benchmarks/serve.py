@@ -19,7 +19,7 @@ from aiohttp import web
 MODEL = "gpt-test"
 
 
-async def serve(app_name: str, *, slack_api_url: str, redis_url: str, prefix: str) -> None:
+async def serve(app_name: str, *, slack_api_url: str, redis_url: str, prefix: str, bot_settings: dict) -> None:
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     if app_name in ("floor", "sdk"):
@@ -51,7 +51,12 @@ async def serve(app_name: str, *, slack_api_url: str, redis_url: str, prefix: st
     # The baseline is the same bot that never chains: with no retention it rebuilds every turn from Slack.
     retention = {"response_retention_days": 0.0} if app_name == "baseline" else {}
     settings = test_settings(
-        slack_api_url=slack_api_url, redis_url=redis_url, redis_prefix=prefix, openai_model=MODEL, **retention
+        slack_api_url=slack_api_url,
+        redis_url=redis_url,
+        redis_prefix=prefix,
+        openai_model=MODEL,
+        **retention,
+        **bot_settings,
     )
     bot = await BotUnderTest.start(settings)
     print(f"READY {bot.url}", flush=True)
@@ -66,9 +71,20 @@ def main() -> None:
     parser.add_argument("--redis-url", required=True)
     parser.add_argument("--prefix", default="bench")
     parser.add_argument("--profile", type=Path, help="write a pyinstrument profile of this process here")
+    parser.add_argument("--memory-mode", default="responses", help="the bot's MEMORY_MODE")
+    parser.add_argument("--history-budget", type=int, help="the bot's HISTORY_BUDGET_CHARS")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    run = serve(args.app, slack_api_url=args.slack_api_url, redis_url=args.redis_url, prefix=args.prefix)
+    bot_settings = {"memory_mode": args.memory_mode}
+    if args.history_budget:
+        bot_settings["history_budget_chars"] = args.history_budget
+    run = serve(
+        args.app,
+        slack_api_url=args.slack_api_url,
+        redis_url=args.redis_url,
+        prefix=args.prefix,
+        bot_settings=bot_settings,
+    )
     if args.profile is None:
         asyncio.run(run)
         return

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import openai
 from agents import (
     Agent,
     MaxTurnsExceeded,
+    Model,
     ModelBehaviorError,
     ModelSettings,
+    OpenAIChatCompletionsModel,
     OpenAIResponsesModel,
     RunConfig,
     RunContextWrapper,
@@ -55,11 +57,12 @@ class Source:
 @dataclass(frozen=True)
 class TurnOutput:
     text: str
-    response_id: str
+    response_id: str  # "" where the model server has none (Chat Completions)
     usage: TurnUsage = field(default_factory=TurnUsage)
     compacted: bool = False  # OpenAI compacted the context in this turn
     how: str = ""  # how the context was given: chained, rebuilt, new, or the message alone
     sources: tuple[Source, ...] = ()  # web pages the answer cites (url_citation annotations)
+    items: list[dict[str, Any]] = field(default_factory=list)  # the run's input and everything it produced
 
 
 @dataclass(frozen=True)
@@ -75,29 +78,33 @@ WEB_SEARCH = "web_search"
 FAILED_RESULT = "failed"  # a tool output's custom data key: the tool itself reported an error
 
 
-class NeedsRebuild(Exception):
-    """The chain cannot be continued: start a fresh one from the conversation's Slack history."""
+class ContextOverflow(Exception):
+    """The request did not fit in the model's context window (`context_length_exceeded`): rebuild it smaller."""
 
 
-class ExpiredChain(NeedsRebuild):
-    """OpenAI no longer has the response to chain from."""
-
-
-class ContextOverflow(NeedsRebuild):
-    """The request did not fit in the model's context window (`context_length_exceeded`)."""
-
-
-def build_agent(*, model: str, client: AsyncOpenAI, extra_instructions: str = "") -> Agent[TurnContext]:
-    settings = replace(get_default_model_settings(model), store=True)
+def build_agent(
+    *,
+    model: str,
+    client: AsyncOpenAI,
+    extra_instructions: str = "",
+    api: str = "responses",
+    model_settings: Callable[[ModelSettings], ModelSettings] = lambda settings: settings,
+) -> Agent[TurnContext]:
+    """`model_settings` adjusts the model's defaults to where memory lives (store, included reasoning)."""
 
     def instructions(wrapper: RunContextWrapper[TurnContext], _agent: Agent[TurnContext]) -> str:
         return turn_instructions(wrapper.context, extra_instructions)
 
+    chat: Model = (
+        OpenAIChatCompletionsModel(model=model, openai_client=client)
+        if api == "chat_completions"
+        else OpenAIResponsesModel(model=model, openai_client=client)
+    )
     return Agent[TurnContext](
         name="Slack assistant",
         instructions=instructions,
-        model=OpenAIResponsesModel(model=model, openai_client=client),
-        model_settings=settings,
+        model=chat,
+        model_settings=model_settings(get_default_model_settings(model)),
     )
 
 
@@ -114,7 +121,7 @@ async def run_turn(
     input_items: list[dict[str, Any]],
     *,
     context: TurnContext,
-    previous_response_id: str | None,
+    run_options: dict[str, Any],
     on_text: Callable[[str], Awaitable[None]],
     settings: ModelSettings | None = None,
     on_tool: Callable[[ToolActivity], Awaitable[None]] | None = None,
@@ -123,14 +130,15 @@ async def run_turn(
     """Run one turn (tool calls included), handing each piece of text to `on_text` as the model writes it
     and each tool call's start and end to `on_tool`.
 
+    `run_options` are the Agents SDK's memory arguments (`previous_response_id`, `conversation_id`);
     `settings` (this conversation's cache key, compaction) go with this run only, over the agent's own."""
     result = Runner.run_streamed(
         agent,
         input_items,  # type: ignore[arg-type]
         context=context,
-        previous_response_id=previous_response_id,
         max_turns=max_turns,
         run_config=RunConfig(model_settings=settings) if settings is not None else None,
+        **run_options,
     )
     compacted = False
     streamed = ""
@@ -159,27 +167,24 @@ async def run_turn(
                     if activity is not None:
                         await on_tool(activity)
     except openai.APIStatusError as error:
-        if previous_response_id and is_expired_chain(error):
-            raise ExpiredChain(previous_response_id) from error
         if is_context_overflow(error):
-            raise ContextOverflow(previous_response_id) from error
-        raise
+            raise ContextOverflow() from error
+        raise  # whether the memory is gone is the memory mode's to say (ModelMemory.is_gone)
     except ModelBehaviorError as error:
         result.cancel()
         if is_context_overflow(error):  # the same refusal, inside the stream (response.failed or error event)
-            raise ContextOverflow(previous_response_id) from error
+            raise ContextOverflow() from error
         raise
     except BaseException:
         result.cancel()
         raise
-    if result.last_response_id is None:
-        raise RuntimeError("the model's response has no id")
     return TurnOutput(
         text=streamed or str(result.final_output or ""),
-        response_id=result.last_response_id,
+        response_id=result.last_response_id or "",
         sources=cited_sources(result.new_items),
         usage=TurnUsage.of_run(result.context_wrapper.usage),
         compacted=compacted or any(i.type == "compaction_item" for i in result.new_items),
+        items=[dict(item) for item in result.to_input_list()],
     )
 
 
@@ -222,17 +227,6 @@ def cited_sources(items: list[Any]) -> tuple[Source, ...]:
                 if getattr(annotation, "type", "") == "url_citation" and annotation.url not in sources:
                     sources[annotation.url] = Source(title=annotation.title or annotation.url, url=annotation.url)
     return tuple(sources.values())
-
-
-def is_expired_chain(error: openai.APIStatusError) -> bool:
-    if error.status_code not in (400, 404):
-        return False
-    code = getattr(error, "code", None)
-    param = getattr(error, "param", None)
-    message = str(getattr(error, "message", "") or error).lower()
-    return code == "previous_response_not_found" or (
-        "previous_response_id" in message or param == "previous_response_id"
-    )
 
 
 def is_context_overflow(error: openai.APIStatusError | ModelBehaviorError) -> bool:

@@ -24,6 +24,7 @@ from .conversation import Conversations, TurnLimits
 from .files import MB, FileLimits, FileReader
 from .history import BotIdentity
 from .memory import Memory
+from .model_memory import build_model_memory
 from .model_options import ModelOptions
 from .people import People
 from .redis_link import RedisGuard, connect
@@ -112,11 +113,21 @@ async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embe
         timeout=settings.openai_timeout_seconds,
         max_retries=settings.openai_max_retries,
     )
-    _ = openai_client.responses  # imported on first use otherwise: about half a second on the first answer
+    # Imported on first use otherwise: about half a second on the first answer.
+    _ = openai_client.chat.completions if settings.openai_api == "chat_completions" else openai_client.responses
+    _ = openai_client.conversations if settings.memory_mode == "conversations" else None
     configure_tracing(settings)
+    model_memory = build_model_memory(settings, openai_client=openai_client, memory=memory)
+    logger.info("Memory mode: %s (model API: %s)", model_memory.mode, settings.openai_api)
     tools = AgentTools(
         agent_config,
-        build=lambda model, extra: build_agent(model=model, client=openai_client, extra_instructions=extra),
+        build=lambda model, extra: build_agent(
+            model=model,
+            client=openai_client,
+            extra_instructions=extra,
+            api=settings.openai_api,
+            model_settings=model_memory.model_settings,
+        ),
         default_model=settings.openai_model,
         base_instructions=settings.bot_instructions,
     )
@@ -126,9 +137,9 @@ async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embe
         memory=memory,
         people=People(slack, memory),
         agents=tools,
+        model_memory=model_memory,
         bot=bot,
         limits=TurnLimits(
-            retention_seconds=settings.response_retention_days * 86400,
             history_budget_chars=settings.history_budget_chars,
             turn_timeout_seconds=settings.openai_timeout_seconds * 1.5,
             instant_answer_seconds=settings.instant_answer_seconds,
@@ -142,7 +153,7 @@ async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embe
             limits=FileLimits(
                 max_bytes=settings.max_file_mb * MB,
                 inline_max_bytes=settings.file_inline_max_bytes,
-                uploads_allowed=settings.file_uploads,
+                uploads_allowed=settings.file_uploads and model_memory.uploads_allowed,
                 rebuild_max_visual=settings.history_max_images,
             ),
         ),

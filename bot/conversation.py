@@ -1,4 +1,4 @@
-"""One turn of a conversation: begin (claim, recall, queue) → chained or rebuilt run → reply → finish."""
+"""One turn of a conversation: begin (claim, recall, queue) → continued or rebuilt run → reply → finish."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from . import phrases
-from .agent import ContextOverflow, NeedsRebuild, TurnContext, TurnOutput, failure_phrase, run_turn
+from .agent import ContextOverflow, TurnContext, TurnOutput, failure_phrase, run_turn
 from .agent_tools import AgentTools
 from .answer_writing import AnswerWriting
 from .assistant_pane import set_thread_title, thread_title
@@ -35,6 +35,7 @@ from .history import (
     with_files,
 )
 from .memory import Memory, Turn
+from .model_memory import ModelMemory, RunPlan
 from .model_options import ModelOptions
 from .people import People
 from .reply import Reply, post_notice
@@ -50,7 +51,6 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class TurnLimits:
-    retention_seconds: float
     history_budget_chars: int
     turn_timeout_seconds: float
     instant_answer_seconds: float  # an answer complete sooner is posted in one message, with no status shown
@@ -68,6 +68,7 @@ class Conversations:
         memory: Memory,
         people: People,
         agents: AgentTools,
+        model_memory: ModelMemory,
         bot: BotIdentity,
         limits: TurnLimits,
         files: FileReader,
@@ -76,6 +77,7 @@ class Conversations:
         self._client = client
         self._files = files
         self._memory = memory
+        self._model_memory = model_memory
         self._people = people
         self._agents = agents
         self.bot = bot
@@ -109,8 +111,7 @@ class Conversations:
 
     async def reset_thread(self, key: ConversationKey, *, user_id: str) -> None:
         """The message shortcut: forget one thread, and leave a note in it saying so."""
-        reset_ts = now_ts()
-        await self._memory.forget_thread(key, reset_ts)
+        await self._forget_thread(key, now_ts())
         try:
             await post_reset_note(self._client, key, user_id=user_id)
         except SlackApiError as error:
@@ -161,7 +162,7 @@ class Conversations:
             if not taking_part:
                 return
         if resetting:
-            await self._memory.forget_thread(key, message.ts)
+            await self._forget_thread(key, message.ts)
             await self._confirm(message, phrases.RESET_THREAD)
             return
         if empty:
@@ -182,6 +183,14 @@ class Conversations:
                 with contextlib.suppress(Exception):
                     await post_notice(self._client, key.channel_id, message.reply_thread_ts, phrases.RESTARTING)
             raise
+
+    async def _forget_thread(self, key: ConversationKey, reset_ts: str) -> None:
+        """Forget a thread for good: in Redis, and where the model's memory of it lives."""
+        recall = await self._memory.recall(key)
+        await self._memory.forget_thread(key, reset_ts)
+        superseded = recall.superseded_reference(mode=self._model_memory.mode)
+        if superseded:
+            await self._model_memory.forget(key, superseded)
 
     async def _taking_part(self, message: IncomingMessage, recall: Recall) -> tuple[bool, list[dict[str, Any]] | None]:
         """Whether the bot is part of this thread: Redis says, unless it is away or may have lost the
@@ -217,7 +226,6 @@ class Conversations:
             await post_notice(self._client, key.channel_id, message.reply_thread_ts, budget_note(message.ts))
             return
         first_turn = recall.state is None and recall.from_redis  # unknown while Redis is away: no retitling
-        previous = recall.usable_response_id(time.time(), self._limits.retention_seconds)
         mentioned = [u for u in mentioned_user_ids(message.text) if u != self.bot.user_id]
         speaker_names = await self._people.names(key.team_id, [message.user_id, *mentioned])
         context = TurnContext(
@@ -248,12 +256,11 @@ class Conversations:
             await set_thread_title(self._client, key, title)
         progress = ToolProgress(conversation=str(key), show_tasks=reply.show_tasks, show_line=cue.show_line)
         cue.start()  # just before the try whose finally clears it
-        output: TurnOutput | None = None
         try:
             async with asyncio.timeout(self._limits.turn_timeout_seconds):
                 agent = await self._agents.for_channel(key.channel_id)
                 run = _Turn(agent, context, reply, progress)
-                output = await self._run(message, recall, previous, run, speaker_names, prefetched)
+                plan, output = await self._run(message, recall, run, speaker_names, prefetched)
             await reply.finish(output.text + sources_markdown(output.sources))
         except SlackApiError as error:
             logger.error(
@@ -283,10 +290,11 @@ class Conversations:
             )
         )
         state = ThreadState(
-            response_id=output.response_id,
+            response_id=await self._model_memory.keep(key, plan, output),
             stored_at=time.time(),
             anchor_ts=message.ts,
             reset_ts=recall.state.reset_ts if recall.state else "",
+            memory_mode=self._model_memory.mode,
         )
         await turn.finish(state)
         usage = output.usage
@@ -298,11 +306,12 @@ class Conversations:
         self,
         message: IncomingMessage,
         recall: Recall,
-        previous: str | None,
         turn: _Turn,
         speaker_names: dict[str, str],
         prefetched: list[dict[str, Any]] | None,
-    ) -> TurnOutput:
+    ) -> tuple[RunPlan, TurnOutput]:
+        """Continue the conversation's memory; when there is none, or it is gone, rebuild it from Slack."""
+        key, memory = message.key, self._model_memory
         current = user_turn(message.text, user_id=message.user_id, names=speaker_names, bot_user_id=self.bot.user_id)
         if message.files:  # read once, here: later turns reach them through the chain
             room = self._limits.history_budget_chars - content_chars(current)
@@ -311,32 +320,41 @@ class Conversations:
         async def on_text(delta: str) -> None:
             turn.reply.add(delta)
 
-        async def call(items: list[dict[str, Any]], previous_id: str | None, how: str) -> TurnOutput:
-            output = await self._call_model(message.key, items, turn, previous_id, on_text)
-            return replace(output, how=how)
+        async def run(plan: RunPlan, how: str) -> tuple[RunPlan, TurnOutput]:
+            output = await self._call_model(key, [*plan.history, current], turn, plan.run_options, on_text)
+            return plan, replace(output, how=how)
 
-        if previous:
+        reference = recall.usable_reference(time.time(), mode=memory.mode, retention_seconds=memory.retention_seconds)
+        if reference:
             try:
-                return await call([current], previous, "chained")
-            except NeedsRebuild as why:
-                said = "outgrew the model's context window" if isinstance(why, ContextOverflow) else "expired"
-                logger.info("The chain of %s %s: rebuilding it from Slack", message.key, said)
+                return await run(await memory.resume(key, reference), "chained")
+            except Exception as error:
+                if not (isinstance(error, ContextOverflow) or memory.is_gone(error)):
+                    raise
+                said = "outgrew the model's context window" if isinstance(error, ContextOverflow) else "is gone"
+                logger.info("The memory of %s %s (%s): rebuilding it from Slack", key, said, describe_error(error))
+        superseded = recall.superseded_reference(mode=memory.mode)
+        if superseded:  # after a reset, or gone: what is left of it must not outlive the rebuild
+            await memory.forget(key, superseded)
         room = self._limits.history_budget_chars - content_chars(current)
         earlier = await self._rebuild(message, recall, prefetched, room)
+        plan = await memory.seed(key, earlier)
         try:
-            return await call([*earlier, current], None, "rebuilt" if earlier else "new")
+            return await run(plan, "rebuilt" if earlier else "new")
         except ContextOverflow:
             if not earlier:
                 raise  # the message alone does not fit: the person is told so
-            logger.warning("%s does not fit the model even rebuilt: answering the message alone", message.key)
-        return await call([current], None, "alone")
+            logger.warning("%s does not fit the model even rebuilt: answering the message alone", key)
+            if plan.reference:
+                await memory.forget(key, plan.reference)
+        return await run(await memory.seed(key, []), "alone")
 
     async def _call_model(
         self,
         key: ConversationKey,
         items: list[dict[str, Any]],
         turn: _Turn,
-        previous: str | None,
+        run_options: dict[str, Any],
         on_text: Callable[[str], Awaitable[None]],
     ) -> TurnOutput:
         """One run with this conversation's options; an option the endpoint refuses is dropped and the run made
@@ -348,7 +366,7 @@ class Conversations:
                     turn.agent,
                     items,
                     context=turn.context,
-                    previous_response_id=previous,
+                    run_options=run_options,
                     on_text=on_text,
                     settings=settings,
                     on_tool=turn.progress.update,

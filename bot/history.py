@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -119,7 +120,7 @@ def content_chars(item: InputItem) -> int:
     content = item["content"]
     if isinstance(content, str):
         return len(content)
-    return sum(len(p.get("text", "")) for p in content if p.get("type") == "input_text")
+    return sum(len(p.get("text", "")) for p in content if p.get("type") in ("input_text", "output_text"))
 
 
 def message_text(message: Mapping[str, Any]) -> str:
@@ -215,7 +216,7 @@ def fit_budget(items: list[InputItem], budget_chars: int) -> list[InputItem]:
     if total <= budget_chars or not items:
         return items
     first, rest = items[0], items[1:]
-    if _size(first) > budget_chars // 2:
+    if _size(first) > budget_chars // 2 and "content" in first:
         first = _cut(first, max(0, budget_chars // 2 - len(_JOIN) - 4))
     room = budget_chars - _size(first) - _OMITTED_NOTE_ROOM
     newest: list[InputItem] = []
@@ -249,6 +250,10 @@ _JOIN = "\n\n"
 
 
 def _size(item: InputItem) -> int:
+    """An item's text; an item with no content of its own (reasoning, a tool call: local transcripts) counts
+    as its JSON."""
+    if "content" not in item:
+        return len(json.dumps(item, separators=(",", ":")))
     return content_chars(item) + len(_JOIN)
 
 

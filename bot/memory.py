@@ -19,6 +19,7 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+from agents.extensions.memory import RedisSession
 from redis.asyncio.lock import Lock
 from redis.exceptions import LockError
 
@@ -51,11 +52,16 @@ class Keys:
         self._prefix = prefix
         self._hash_tags = hash_tags
 
-    def _slot(self, part: str) -> str:
+    @property
+    def prefix(self) -> str:
+        return self._prefix
+
+    def slot(self, part: str) -> str:
+        """`part` as a hash tag on a cluster (keys sharing it share a slot), as itself on a single Redis."""
         return f"{{{part}}}" if self._hash_tags else part
 
     def _conversation(self, kind: str, key: ConversationKey) -> str:
-        return f"{self._prefix}:{key.team_id}:{kind}:{self._slot(key.channel_id)}:{key.thread_ts or 'dm'}"
+        return f"{self._prefix}:{key.team_id}:{kind}:{self.slot(key.channel_id)}:{key.thread_ts or 'dm'}"
 
     def thread(self, key: ConversationKey) -> str:
         return self._conversation("thread", key)
@@ -65,7 +71,7 @@ class Keys:
 
     def viewing(self, key: ConversationKey) -> str:
         # What a person has open is theirs, not a thread's: one key per DM, read by each of its conversations.
-        return f"{self._prefix}:{key.team_id}:viewing:{self._slot(key.channel_id)}"
+        return f"{self._prefix}:{key.team_id}:viewing:{self.slot(key.channel_id)}"
 
     def usage(self, key: ConversationKey) -> str:
         return self._conversation("usage", key)
@@ -80,19 +86,19 @@ class Keys:
         return self._conversation("queue", key)
 
     def channel_reset(self, team_id: str, channel_id: str) -> str:
-        return f"{self._prefix}:{team_id}:reset:{self._slot(channel_id)}"
+        return f"{self._prefix}:{team_id}:reset:{self.slot(channel_id)}"
 
     def seen(self, team_id: str, channel_id: str, ts: str) -> str:
-        return f"{self._prefix}:{team_id}:seen:{self._slot(channel_id)}:{ts}"
+        return f"{self._prefix}:{team_id}:seen:{self.slot(channel_id)}:{ts}"
 
     def remembering_since(self, team_id: str) -> str:
         return f"{self._prefix}:{team_id}:remembering-since"
 
     def channel_remembering_since(self, team_id: str, channel_id: str) -> str:
-        return f"{self._prefix}:{team_id}:remembering-since:{self._slot(channel_id)}"
+        return f"{self._prefix}:{team_id}:remembering-since:{self.slot(channel_id)}"
 
     def name(self, team_id: str, user_id: str) -> str:
-        return f"{self._prefix}:{team_id}:name:{self._slot(team_id) + ':' if self._hash_tags else ''}{user_id}"
+        return f"{self._prefix}:{team_id}:name:{self.slot(team_id) + ':' if self._hash_tags else ''}{user_id}"
 
 
 def _text(value: bytes | None) -> str:
@@ -556,6 +562,30 @@ class Memory:
             pipe.expire(day_key, USAGE_DAY_TTL_SECONDS)
             with contextlib.suppress(RedisUnavailable):
                 await self._guard.run(lambda _r: pipe.execute())
+
+    # Outside a turn -------------------------------------------------------------------------------
+    async def recall(self, key: ConversationKey) -> Recall:
+        """What a conversation remembers, read outside a turn (a reset, to forget where its model memory lives)."""
+        try:
+            raw_state = await self._guard.run(lambda r: r.get(self._keys.thread(key)))
+        except RedisUnavailable:
+            return self._recall_locally(key)
+        return self._recall(key, raw_state, None, None, None, None)
+
+    # Local memory mode ----------------------------------------------------------------------------
+    @property
+    def guard(self) -> RedisGuard:
+        return self._guard
+
+    def transcript(self, key: ConversationKey) -> RedisSession:
+        """The Agents SDK session holding a conversation's transcript (local memory mode), with the
+        same prefix, team namespacing, TTL and cluster slot as the rest; run its methods through `guard`."""
+        return RedisSession(
+            f"{self._keys.slot(key.channel_id)}:{key.thread_ts or 'dm'}",
+            redis_client=self._guard.client,
+            key_prefix=f"{self._keys.prefix}:{key.team_id}:transcript",
+            ttl=self._thread_ttl,
+        )
 
     # User names -----------------------------------------------------------------------------------
     async def cached_names(self, team_id: str, user_ids: list[str]) -> dict[str, str]:

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from agents.models.default_models import get_default_model
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+MEMORY_MODES = ("responses", "conversations", "local")
+OPENAI_APIS = ("responses", "chat_completions")
 
 
 class SettingsError(Exception):
@@ -46,6 +48,8 @@ class Settings:
     file_uploads: bool = True
     file_inline_max_bytes: int = 4 * 1024 * 1024  # bigger images and PDFs are uploaded when uploads are allowed
     agent_config: str = ""  # AGENT_CONFIG: the agent set-up file; empty: ./agent.toml when it exists
+    memory_mode: str = "responses"  # where a conversation's memory lives: see bot/model_memory/
+    openai_api: str = "responses"  # "chat_completions" for model servers without the Responses API (local mode)
 
     @property
     def socket_mode(self) -> bool:
@@ -109,6 +113,7 @@ class Settings:
             max_file_mb=int(reader.number("MAX_FILE_MB", 20, minimum=1, maximum=50)),
             history_max_images=int(reader.number("HISTORY_MAX_IMAGES", 5, minimum=0, maximum=50)),
             agent_config=reader.text("AGENT_CONFIG"),
+            **reader.memory_choice(),
         )
 
 
@@ -154,8 +159,19 @@ class _Reader:
             value += "/"
         return value
 
-    def choice(self, name: str, default: str, choices: tuple[str, ...]) -> str:
-        value = (self.text(name) or default).upper()
+    def choice(self, name: str, default: str, choices: tuple[str, ...], *, upper: bool = True) -> str:
+        value = self.text(name) or default
+        value = value.upper() if upper else value.lower()
         if value not in choices:
             raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {value!r}.")
         return value
+
+    def memory_choice(self) -> dict[str, str]:
+        mode = self.choice("MEMORY_MODE", "responses", MEMORY_MODES, upper=False)
+        api = self.choice("OPENAI_API", "responses", OPENAI_APIS, upper=False)
+        if api == "chat_completions" and mode != "local":
+            raise SettingsError(
+                f"OPENAI_API=chat_completions needs MEMORY_MODE=local: Chat Completions cannot use "
+                f"memory kept at the model provider (MEMORY_MODE={mode})."
+            )
+        return {"memory_mode": mode, "openai_api": api}

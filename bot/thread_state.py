@@ -31,22 +31,25 @@ def now_ts() -> str:
 class ThreadState:
     """What Redis keeps per conversation; its presence means the bot is part of the thread."""
 
+    # The memory mode's reference: a response id, a conversation id, or the mark of a local transcript.
     response_id: str = ""
     stored_at: float = 0.0
     anchor_ts: str = ""  # the Slack ts of the last message answered
     reset_ts: str = ""  # messages at or before this were forgotten by a reset
+    memory_mode: str = ""  # the mode that wrote `response_id`; "" (older states) is "responses"
 
     def encode(self) -> str:
-        return f"{self.response_id}|{int(self.stored_at)}|{self.anchor_ts}|{self.reset_ts}"
+        # memory_mode comes last: the store script in memory.py reads fields 3 and 4 by position.
+        return f"{self.response_id}|{int(self.stored_at)}|{self.anchor_ts}|{self.reset_ts}|{self.memory_mode}"
 
     @classmethod
     def decode(cls, raw: str) -> ThreadState:
-        response_id, stored_at, anchor_ts, reset_ts = ([*raw.split("|"), "", "", ""])[:4]
+        response_id, stored_at, anchor_ts, reset_ts, memory_mode = ([*raw.split("|"), "", "", "", ""])[:5]
         try:
             stored = float(stored_at or 0)
         except ValueError:
             stored = 0.0
-        return cls(response_id, stored, anchor_ts, reset_ts)
+        return cls(response_id, stored, anchor_ts, reset_ts, memory_mode)
 
 
 @dataclass(frozen=True)
@@ -79,13 +82,23 @@ class Recall:
         """Messages at or before this ts must never reach the model again."""
         return latest_ts(self.state.reset_ts if self.state else "", self.channel_reset_ts)
 
-    def usable_response_id(self, now: float, retention_seconds: float) -> str | None:
-        """The id to chain from, or None when the conversation must be rebuilt from Slack."""
+    def usable_reference(self, now: float, *, mode: str, retention_seconds: float | None) -> str | None:
+        """The memory to continue, or None when the conversation must be rebuilt from Slack: none kept,
+        kept by another memory mode (the deployment changed modes), expired, or from before a reset."""
         state = self.state
         if state is None or not state.response_id:
             return None
-        if now - state.stored_at > retention_seconds:
+        if (state.memory_mode or "responses") != mode:
+            return None
+        if retention_seconds is not None and now - state.stored_at > retention_seconds:
             return None
         if ts_value(state.anchor_ts) <= ts_value(self.forget_before):
+            return None
+        return state.response_id
+
+    def superseded_reference(self, *, mode: str) -> str | None:
+        """A reference of this mode that a rebuild replaces (after a reset, say): to forget where it lives."""
+        state = self.state
+        if state is None or not state.response_id or (state.memory_mode or "responses") != mode:
             return None
         return state.response_id

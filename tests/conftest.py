@@ -16,6 +16,15 @@ from harness import BotUnderTest, RedisServer, test_settings
 
 ALICE = "UALICE"
 BOB = "UBOB"
+MEMORY_MODES = ("responses", "conversations", "local")
+# For the behaviour tests of memory: the same story in every MEMORY_MODE, so the modes cannot drift apart.
+all_memory_modes = pytest.mark.parametrize("memory_mode", MEMORY_MODES, indirect=True)
+
+
+@pytest.fixture
+def memory_mode(request: pytest.FixtureRequest) -> str:
+    """The MEMORY_MODE the bots of a test run in: `responses` unless the test is marked `all_memory_modes`."""
+    return str(getattr(request, "param", "responses"))
 
 
 @pytest.fixture(scope="session")
@@ -64,14 +73,20 @@ StartBot = Callable[..., Awaitable[BotUnderTest]]
 
 
 @pytest.fixture
-async def start_bot(slack: FakeSlack, model: FakeOpenAI, redis_url: str) -> AsyncIterator[StartBot]:
+async def start_bot(slack: FakeSlack, model: FakeOpenAI, redis_url: str, memory_mode: str) -> AsyncIterator[StartBot]:
     """Start a bot process's worth of app (several may share one Redis); all are stopped at the end."""
     started: list[BotUnderTest] = []
     # Instances of one test share their memory, as processes sharing a Redis do.
     prefix = f"t{uuid.uuid4().hex[:8]}"
 
     async def start(**overrides: Any) -> BotUnderTest:
-        options = {"slack_api_url": slack.api_url, "redis_url": redis_url, "redis_prefix": prefix, **overrides}
+        options = {
+            "slack_api_url": slack.api_url,
+            "redis_url": redis_url,
+            "redis_prefix": prefix,
+            "memory_mode": memory_mode,
+            **overrides,
+        }
         instance = await BotUnderTest.start(test_settings(**options))
         started.append(instance)
         return instance

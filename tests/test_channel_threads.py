@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from conftest import ALICE, BOB
+from conftest import ALICE, BOB, all_memory_modes
 from harness import say
 
 
@@ -36,6 +36,23 @@ async def test_follow_up_without_mention_sends_only_the_new_message_chained(bot,
     assert ("user", "alice (<@UALICE>): my name is Alice") in sent.context  # the chain carries the rest
 
 
+@all_memory_modes
+async def test_a_follow_up_is_answered_knowing_the_whole_thread_without_reading_slack(bot, slack, model):
+    question = await say(bot, slack, "C1", ALICE, "<@UBOT> my name is Alice")
+    await slack.wait_for_bot_messages("C1", question["ts"], 1)
+
+    await say(bot, slack, "C1", BOB, "what is her name?", thread_ts=question["ts"])
+
+    answers = await slack.wait_for_bot_messages("C1", question["ts"], 2)
+    assert answers[1]["text"] == "Reply 2: bob (<@UBOB>): what is her name?"
+    assert model.requests[-1].context == [
+        ("user", "alice (<@UALICE>): my name is Alice"),
+        ("assistant", "Reply 1: alice (<@UALICE>): my name is Alice"),
+        ("user", "bob (<@UBOB>): what is her name?"),
+    ]
+    assert slack.calls_to("conversations.replies") == []
+
+
 async def test_each_message_names_its_author_and_who_it_mentions_and_the_instructions_say_where(bot, slack, model):
     question = await say(bot, slack, "C1", ALICE, "<@UBOT> hi, ask <@UBOB> too")
     await slack.wait_for_bot_messages("C1", question["ts"], 1)
@@ -63,6 +80,7 @@ async def test_threads_the_bot_is_not_part_of_are_left_alone(bot, slack, model):
     assert model.requests == []
 
 
+@all_memory_modes
 async def test_pulled_into_an_existing_thread_reads_it_first(bot, slack, model):
     root = slack.post_user_message("C1", BOB, "the deploy failed with error 42")
     slack.post_user_message("C1", ALICE, "I saw it too, on staging", thread_ts=root["ts"])
@@ -72,7 +90,7 @@ async def test_pulled_into_an_existing_thread_reads_it_first(bot, slack, model):
     await slack.wait_for_bot_messages("C1", root["ts"], 1)
     sent = model.requests[-1]
     assert sent.previous_response_id is None
-    assert sent.input_texts == [
+    assert sent.context == [
         ("user", "bob (<@UBOB>): the deploy failed with error 42\n\nalice (<@UALICE>): I saw it too, on staging"),
         ("user", "alice (<@UALICE>): any idea what error 42 is?"),
     ]

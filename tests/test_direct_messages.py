@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import ALICE
+from conftest import ALICE, all_memory_modes
 from harness import say
 
 DM = "D1"
@@ -24,6 +24,7 @@ async def test_dm_messages_are_answered_at_top_level_as_one_running_conversation
     assert "a direct message" in sent.instructions
 
 
+@all_memory_modes
 async def test_a_reply_in_a_dm_thread_is_that_threads_own_conversation(bot, slack, model):
     await say(bot, slack, DM, ALICE, "top-level chat")
     await slack.wait_for_bot_messages(DM, None, 1)
@@ -37,12 +38,13 @@ async def test_a_reply_in_a_dm_thread_is_that_threads_own_conversation(bot, slac
     assert in_thread["thread_ts"] == root["ts"]
     sent = model.requests[-1]
     assert sent.previous_response_id is None  # a new conversation, read from the thread
-    assert sent.input_texts == [
+    assert sent.context == [
         ("user", "alice (<@UALICE>): a topic of its own"),
         ("user", "alice (<@UALICE>): more on this topic"),
     ]
 
 
+@all_memory_modes
 async def test_first_dm_after_memory_loss_is_rebuilt_from_dm_history(bot, slack, model):
     slack.post_user_message(DM, ALICE, "I prefer tea")
     slack.post_user_message(DM, "UBOT", "Noted: tea.", bot_id="BBOT")
@@ -50,7 +52,7 @@ async def test_first_dm_after_memory_loss_is_rebuilt_from_dm_history(bot, slack,
     await say(bot, slack, DM, ALICE, "what do I prefer?")
 
     await slack.wait_for_bot_messages(DM, None, 2)
-    assert model.requests[-1].input_texts == [
+    assert model.requests[-1].context == [
         ("user", "alice (<@UALICE>): I prefer tea"),
         ("assistant", "Noted: tea."),
         ("user", "alice (<@UALICE>): what do I prefer?"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import redis.asyncio as aioredis
-from conftest import ALICE, BOB
+from conftest import ALICE, BOB, all_memory_modes
 from harness import BotUnderTest, say
 
 
@@ -17,6 +17,7 @@ async def forget_everything(bot: BotUnderTest, redis_url: str) -> None:
     await client.aclose()
 
 
+@all_memory_modes
 async def test_a_follow_up_in_a_thread_redis_forgot_is_answered_from_slack_history(bot, slack, model, redis_url):
     question = await say(bot, slack, "C1", ALICE, "<@UBOT> my locker is 113")
     thread = question["ts"]
@@ -29,10 +30,10 @@ async def test_a_follow_up_in_a_thread_redis_forgot_is_answered_from_slack_histo
     await slack.wait_for_bot_messages("C1", thread, 2)
     rebuilt = model.requests[-1]
     assert rebuilt.previous_response_id is None
-    assert ("user", "alice (<@UALICE>): my locker is 113") in rebuilt.input_texts
+    assert ("user", "alice (<@UALICE>): my locker is 113") in rebuilt.context
     await say(bot, slack, "C1", ALICE, "thanks", thread_ts=thread)
     await slack.wait_for_bot_messages("C1", thread, 3)
-    assert model.requests[-1].previous_response_id == rebuilt.response_id  # chained again from there
+    assert ("user", "alice (<@UALICE>): my locker is 113") in model.requests[-1].context  # remembered again
     assert len(slack.calls_to("conversations.replies")) == 1  # Slack was asked once
 
 

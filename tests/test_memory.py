@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import redis.asyncio as aioredis
-from conftest import ALICE, BOB
+from conftest import ALICE, BOB, all_memory_modes
 from harness import say
 
 
@@ -69,17 +69,21 @@ async def test_an_id_older_than_the_retention_window_is_not_used(start_bot, slac
     assert all(r.status == 200 for r in model.requests)
 
 
+@all_memory_modes
 async def test_a_restarted_bot_keeps_the_threads_memory(start_bot, slack, model):
     first = await start_bot()
     thread = await _conversation(first, slack, ["my name is Alice"])
-    last_id = model.requests[-1].response_id
     await first.stop()
 
     second = await start_bot()
     await say(second, slack, "C1", ALICE, "what's my name?", thread_ts=thread)
-
     await slack.wait_for_bot_messages("C1", thread, 2)
-    assert model.requests[-1].previous_response_id == last_id
+    assert model.requests[-1].context == [
+        ("user", "alice (<@UALICE>): my name is Alice"),
+        ("assistant", "Reply 1: alice (<@UALICE>): my name is Alice"),
+        ("user", "alice (<@UALICE>): what's my name?"),
+    ]
+    assert slack.calls_to("conversations.replies") == []  # remembered, not re-read from Slack
 
 
 async def test_a_long_thread_is_read_through_small_rate_limited_pages(bot, slack, model):

@@ -6,7 +6,7 @@ import asyncio
 import logging
 
 import pytest
-from conftest import ALICE, BOB
+from conftest import ALICE, BOB, all_memory_modes
 from harness import BotUnderTest, RedisServer, say
 
 OUTAGE_WARNING = "Redis is unreachable"
@@ -40,9 +40,10 @@ def _come_back(server: RedisServer, how: str) -> None:
         server.thaw()
 
 
+@all_memory_modes
 @pytest.mark.parametrize("how", ["refusing", "hung"])
 async def test_during_a_redis_outage_the_bot_keeps_answering_and_remembers_it_afterwards(
-    start_bot, slack, model, redis_server, caplog, how
+    start_bot, slack, model, redis_server, caplog, how, memory_mode
 ):
     caplog.set_level(logging.WARNING)
     bot = await start_bot(redis_url=redis_server.url)
@@ -70,7 +71,13 @@ async def test_during_a_redis_outage_the_bot_keeps_answering_and_remembers_it_af
 
     await say(bot, slack, "C1", BOB, "and whose is Fido?", thread_ts=thread)
     await slack.wait_for_bot_messages("C1", thread, 4)
-    assert model.requests[-1].previous_response_id == during.response_id  # never back to an older id
+    assert _said(model.requests[-1].context)[-3:] == [
+        "whose dog is Rex?",
+        "Reply 3: alice (<@UALICE>): whose dog is Rex?",
+        "and whose is Fido?",
+    ]
+    if memory_mode == "responses":
+        assert model.requests[-1].previous_response_id == during.response_id  # never back to an older id
     last_during_outage = model.requests[-1].response_id
     elsewhere = await say(bot, slack, "C1", ALICE, "<@UBOT> a new thread while Redis is away")
     await slack.wait_for_bot_messages("C1", elsewhere["ts"], 1)
@@ -80,8 +87,15 @@ async def test_during_a_redis_outage_the_bot_keeps_answering_and_remembers_it_af
 
     await say(bot, slack, "C1", ALICE, "thanks!", thread_ts=thread)
     await slack.wait_for_bot_messages("C1", thread, 5)
-    assert model.requests[-1].previous_response_id == last_during_outage  # chaining resumed, no restart
-    assert model.requests[-1].input_texts == [("user", "alice (<@UALICE>): thanks!")]
+    assert _said(model.requests[-1].context)[-3:] == [
+        "and whose is Fido?",
+        "Reply 4: bob (<@UBOB>): and whose is Fido?",
+        "thanks!",
+    ]
+    assert "my dog is called Rex" in _said(model.requests[-1].context)
+    if memory_mode == "responses":
+        assert model.requests[-1].previous_response_id == last_during_outage  # chaining resumed, no restart
+        assert model.requests[-1].input_texts == [("user", "alice (<@UALICE>): thanks!")]
     await say(bot, slack, "C1", BOB, "and here?", thread_ts=elsewhere["ts"])  # its new thread is its own too
     await slack.wait_for_bot_messages("C1", elsewhere["ts"], 2)
     outage_warnings = [r for r in caplog.records if OUTAGE_WARNING in r.getMessage()]

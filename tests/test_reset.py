@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from conftest import ALICE, BOB
+from conftest import ALICE, BOB, all_memory_modes
 from harness import say
+
+pytestmark = all_memory_modes
 
 
 async def _thread_with_one_answer(bot, slack, channel="C1", text="<@UBOT> the secret word is banana"):
@@ -53,7 +55,7 @@ async def test_saying_reset_in_a_thread_forgets_that_thread_only(bot, slack, mod
     await say(bot, slack, "C1", ALICE, "what was the secret word?", thread_ts=thread)
     await slack.wait_for_bot_messages("C1", thread, 2)
     sent = model.requests[-1]
-    assert sent.input_texts == [("user", "alice (<@UALICE>): what was the secret word?")]
+    assert sent.context == [("user", "alice (<@UALICE>): what was the secret word?")]
 
     await say(bot, slack, "C1", ALICE, "what to keep?", thread_ts=other)
     await slack.wait_for_bot_messages("C1", other, 2)
@@ -76,7 +78,7 @@ async def test_reset_shortcut_forgets_the_thread_of_the_chosen_message(bot, slac
     await slack.wait_for_bot_messages("C1", thread, 3)
     sent = model.requests[-1]
     assert sent.previous_response_id is None
-    assert sent.input_texts == [("user", "alice (<@UALICE>): what was the secret word?")]
+    assert sent.context == [("user", "alice (<@UALICE>): what was the secret word?")]
 
 
 async def test_slash_reset_in_a_dm_forgets_the_running_conversation_and_its_threads(bot, slack, model):
@@ -92,7 +94,7 @@ async def test_slash_reset_in_a_dm_forgets_the_running_conversation_and_its_thre
 
     await say(bot, slack, "D1", ALICE, "what is my locker?")
     await slack.wait_for_bot_messages("D1", None, 3)
-    assert model.requests[-1].input_texts == [("user", "alice (<@UALICE>): what is my locker?")]
+    assert model.requests[-1].context == [("user", "alice (<@UALICE>): what is my locker?")]
     assert model.requests[-1].previous_response_id is None
 
     await say(bot, slack, "D1", ALICE, "what colour is my bike?", thread_ts=root["ts"])

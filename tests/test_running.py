@@ -243,6 +243,16 @@ async def test_traces_are_exported_when_tracing_is_on(tmp_path, slack, model, re
             {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN, "OPENAI_API_KEY": "k", "MAX_FILE_MB": "500"},
             "MAX_FILE_MB must be at least 1 and at most 50",
         ),
+        (
+            {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN, "OPENAI_API_KEY": "k"}
+            | {"MEMORY_MODE": "redis"},
+            "MEMORY_MODE must be one of responses, conversations, local, got 'redis'",
+        ),
+        (
+            {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN, "OPENAI_API_KEY": "k"}
+            | {"OPENAI_API": "chat_completions", "MEMORY_MODE": "conversations"},
+            "OPENAI_API=chat_completions needs MEMORY_MODE=local",
+        ),
     ],
 )
 def test_a_missing_or_malformed_setting_is_named_with_where_to_get_it(env, expected):

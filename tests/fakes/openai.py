@@ -1,5 +1,8 @@
 """A fake OpenAI Responses API served over real HTTP (aiohttp) for tests.
 
+It also serves the Conversations API (openai_conversations.py) and streaming Chat Completions
+(openai_chat.py); every model request, whichever endpoint, is recorded in `requests`.
+
 Point a real `openai.AsyncOpenAI(base_url=fake.base_url, api_key="sk-test")` at it.
 """
 
@@ -20,6 +23,8 @@ from typing import Any, Literal
 from aiohttp import web
 from openai import AsyncOpenAI
 
+from .openai_chat import install_chat_completions
+from .openai_conversations import ConversationError, FakeConversations, conversation_id_of, with_previous_response
 from .openai_files import InputFileError, OpenAIFiles
 from .openai_tools import CallTool, SearchTheWeb, ToolReply, unanswered_calls
 
@@ -61,6 +66,10 @@ class RecordedRequest:
     compact_threshold: int | None = None  # from context_management's compaction entry
     compacted: bool = False
     usage: JSON | None = None
+    conversation: str | None = None
+    include: list[str] = field(default_factory=list)
+    input_items: list[JSON] = field(default_factory=list)  # as sent
+    endpoint: str = "responses"  # or "chat.completions"
 
     @property
     def last_user_text(self) -> str:
@@ -242,6 +251,27 @@ def _message_item(msg_id: str, text: str | None) -> JSON:
     }
 
 
+def _reasoning_item(rec: RecordedRequest) -> JSON:
+    """A reasoning item; its encrypted content only when asked for with `include` (then it can be sent back
+    with `store` false). https://platform.openai.com/docs/guides/reasoning#encrypted-reasoning-items"""
+    item: JSON = {"id": _new_id("rs_"), "type": "reasoning", "summary": []}
+    if "reasoning.encrypted_content" in rec.include:
+        item["encrypted_content"] = "gAAAA" + secrets.token_urlsafe(48)
+    return item
+
+
+def _check_unstored_items(items: list[JSON]) -> None:
+    """With `store` false nothing can be looked up by id: a reasoning item must carry its encrypted content.
+    The error as OpenAI answers it (reported in continuedev/continue#9101 and can1357/oh-my-pi#41)."""
+    for item in items:
+        if item.get("type") == "reasoning" and item.get("id") and not item.get("encrypted_content"):
+            message = (
+                f"Item with id '{item['id']}' not found. Items are not persisted when `store` is set to false. "
+                "Try again with `store` set to true, or remove this item from your input."
+            )
+            raise _ApiError(404, _error_body(message, "invalid_request_error", "input"))
+
+
 def _response_payload(rec: RecordedRequest, resp_id: str, created: int, output: list[JSON], usage: JSON | None) -> JSON:
     body = rec.body
     done = usage is not None
@@ -304,6 +334,8 @@ class FakeOpenAI:
         self._cache: dict[str, deque[list[tuple[int, int]]]] = {}
         self._compactions: dict[str, list[Turn]] = {}
         self.default_reply: ReplyFn | None = None
+        self.conversations = FakeConversations()
+        self.reasoning: bool = False  # answers start with a reasoning item, as reasoning models' do
         self.base_url: str = ""
         self.port: int = 0
         self.files = OpenAIFiles()
@@ -328,6 +360,8 @@ class FakeOpenAI:
         app.router.add_delete("/v1/responses/{id}", self._delete)
         app.router.add_post("/v1/traces/ingest", self._traces)
         self.files.add_routes(app)
+        self.conversations.install(app)
+        install_chat_completions(app, self)
         self._closing = asyncio.Event()
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
         await self._runner.setup()
@@ -401,7 +435,9 @@ class FakeOpenAI:
         self.responses.pop(response_id, None)
 
     def forget_all(self) -> None:
+        """OpenAI lost every stored response and conversation."""
         self.responses.clear()
+        self.conversations.stored.clear()
 
     # -- inspection
 
@@ -502,6 +538,9 @@ class FakeOpenAI:
         key = body.get("prompt_cache_key")
         rec.prompt_cache_key = key if isinstance(key, str) else None
         rec.compact_threshold = _compact_threshold(body.get("context_management"))
+        rec.conversation = conversation_id_of(body.get("conversation"))
+        rec.include = [str(i) for i in body.get("include") or []]
+        rec.input_items = items
         return items
 
     async def _pause(self) -> None:
@@ -520,10 +559,20 @@ class FakeOpenAI:
                 await asyncio.wait_for(self._closing.wait(), seconds)
 
     def _resolve_context(self, rec: RecordedRequest, items: list[JSON]) -> list[Turn]:
-        try:
-            chain = self._chain_items(rec.previous_response_id)
-        except _MissingResponse as missing:
-            raise self._previous_not_found(missing.response_id) from None
+        if not rec.store:
+            _check_unstored_items(items)
+        if rec.conversation is not None:
+            try:
+                if rec.previous_response_id is not None:
+                    raise with_previous_response()
+                chain = self.conversations.items_of(rec.conversation)
+            except ConversationError as err:
+                raise _ApiError(err.status, err.body) from None
+        else:
+            try:
+                chain = self._chain_items(rec.previous_response_id)
+            except _MissingResponse as missing:
+                raise self._previous_not_found(missing.response_id) from None
         try:
             rec.files_sent = self.files.hashes_in(items)
         except InputFileError as error:
@@ -588,8 +637,18 @@ class FakeOpenAI:
             return 0
         return best - best % self.cache_step_tokens
 
+    def _output(self, rec: RecordedRequest, text: str | None, compaction: JSON | None) -> list[JSON]:
+        """The response's output items: the compaction item if any, a reasoning item when `reasoning` is on,
+        then the message."""
+        before = [compaction] if compaction is not None else []
+        if self.reasoning:
+            before.append(_reasoning_item(rec))
+        return [*before, _message_item(_new_id("msg_"), text)]
+
     def _store(self, rec: RecordedRequest, items: list[JSON], payload: JSON) -> None:
         rec.response_id = payload["id"]
+        if rec.conversation is not None:  # added to the conversation once the response completes
+            self.conversations.append(rec.conversation, [*items, *payload["output"]])
         if rec.store:
             self.responses[payload["id"]] = StoredResponse(
                 payload["id"], items, payload["output"], rec.previous_response_id, payload
@@ -625,9 +684,8 @@ class FakeOpenAI:
         cached = self._cached_tokens(rec)
         if rec.stream:
             return await self._stream(request, rec, items, compaction, cached)
-        msg = _message_item(_new_id("msg_"), rec.reply_text)
         rec.usage = _usage(_rendered(rec.instructions, rec.context), rec.reply_text, cached)
-        output = [*([compaction] if compaction else []), msg]
+        output = self._output(rec, rec.reply_text, compaction)
         payload = _response_payload(rec, _new_id("resp_"), int(time.time()), output, rec.usage)
         self._store(rec, items, payload)
         rec.status = 200
@@ -659,7 +717,9 @@ class FakeOpenAI:
         self, request: web.Request, rec: RecordedRequest, items: list[JSON], compaction: JSON | None, cached: int
     ) -> web.StreamResponse:
         text = rec.reply_text or ""
-        resp_id, msg_id, created = _new_id("resp_"), _new_id("msg_"), int(time.time())
+        *before, message = self._output(rec, text, compaction)
+        resp_id, msg_id, created = _new_id("resp_"), message["id"], int(time.time())
+        at = len(before)  # the message's output_index
         brk = self._stream_breaks.popleft() if self._stream_breaks else None
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8"})
         resp.headers["Cache-Control"] = "no-cache"
@@ -673,12 +733,12 @@ class FakeOpenAI:
         pending = _response_payload(rec, resp_id, created, [], None)
         await send("response.created", response=pending)
         await send("response.in_progress", response=pending)
-        if compaction is not None:
-            await send("response.output_item.added", output_index=0, item=compaction)
-            await send("response.output_item.done", output_index=0, item=compaction)
-        index = 1 if compaction is not None else 0
-        await send("response.output_item.added", output_index=index, item=_message_item(msg_id, None))
-        where = {"item_id": msg_id, "output_index": index, "content_index": 0}
+        for index, item in enumerate(before):
+            opening = {**item, "status": "in_progress"} if item["type"] == "reasoning" else item
+            await send("response.output_item.added", output_index=index, item=opening)
+            await send("response.output_item.done", output_index=index, item=item)
+        await send("response.output_item.added", output_index=at, item=_message_item(msg_id, None))
+        where = {"item_id": msg_id, "output_index": at, "content_index": 0}
         await send("response.content_part.added", **where, part=_output_text(""))
         for i, delta in enumerate(split_text(text, self.stream_chunks)):
             if brk is not None and i == brk.after_deltas:
@@ -691,10 +751,9 @@ class FakeOpenAI:
         await send("response.output_text.done", **where, text=text, logprobs=[])
         await send("response.content_part.done", **where, part=_output_text(text))
         item = _message_item(msg_id, text)
-        await send("response.output_item.done", output_index=index, item=item)
+        await send("response.output_item.done", output_index=at, item=item)
         rec.usage = _usage(_rendered(rec.instructions, rec.context), text, cached)
-        output = [*([compaction] if compaction else []), item]
-        final = _response_payload(rec, resp_id, created, output, rec.usage)
+        final = _response_payload(rec, resp_id, created, [*before, item], rec.usage)
         self._store(rec, items, final)
         await send("response.completed", response=final)
         await resp.write_eof()

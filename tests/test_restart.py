@@ -59,6 +59,7 @@ async def test_a_message_still_waiting_its_turn_at_shutdown_is_told_too(start_bo
     thread = question["ts"]
     await slack.wait_for(lambda: model.waiting == 1)
     await say(bot, slack, "C1", ALICE, "and add a summary", thread_ts=thread)  # waits behind the first
+    await slack.wait_for(lambda: bot.bot.conversations.in_flight == 2)
     await asyncio.sleep(0.2)
 
     await bot.stop(drain_seconds=0.2)

@@ -36,7 +36,8 @@ class RunningBot:
         async with self.http.get(f"{self.url}/healthz") as response:
             return response.status, await response.json()
 
-    async def wait_until_healthy(self, timeout: float = 20.0) -> dict[str, Any]:  # noqa: ASYNC109
+    # Generous: importing the SDKs takes seconds on a loaded machine, and a bot that starts sooner passes sooner.
+    async def wait_until_healthy(self, timeout: float = 60.0) -> dict[str, Any]:  # noqa: ASYNC109
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
             if self.process.returncode is not None:

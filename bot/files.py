@@ -21,6 +21,8 @@ from openai import AsyncOpenAI
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from .slack_client import retry_after_seconds
+
 logger = logging.getLogger(__name__)
 
 Part = dict[str, Any]
@@ -224,7 +226,7 @@ class FileReader:
                 async with self._client.session.get(url, headers=headers, timeout=timeout) as response:
                     if response.status == 429 or response.status >= 500:
                         if attempt < DOWNLOAD_RETRIES:
-                            wait = _retry_after(response.headers.get("Retry-After"))
+                            wait = min(retry_after_seconds(response.headers), MAX_RETRY_WAIT_SECONDS)
                             logger.info("Slack answered %d to the download of %s; retrying", response.status, file_id)
                             await asyncio.sleep(wait)
                             continue
@@ -318,10 +320,3 @@ def data_url(mimetype: str, content: bytes) -> str:
 def is_animated_gif(content: bytes) -> bool:
     """More than one graphic control extension: more than one frame (OpenAI takes non-animated GIFs only)."""
     return content.count(b"\x21\xf9\x04") > 1
-
-
-def _retry_after(value: str | None) -> float:
-    try:
-        return min(max(float(value or 1), 0.0), MAX_RETRY_WAIT_SECONDS)
-    except ValueError:
-        return 1.0

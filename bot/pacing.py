@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 from slack_sdk.errors import SlackApiError
 
+from .slack_client import retry_after_seconds
+
 # Calls per minute per workspace: the documented minimum of each method's tier.
 TIER_PER_MINUTE: dict[str, int] = {
     "chat.startStream": 20,
@@ -84,11 +86,4 @@ def retry_after(error: SlackApiError) -> float | None:
     """Seconds Slack asked to wait if `error` is a rate limit (HTTP 429), else None."""
     if error.response.status_code != 429:
         return None
-    for name, value in (error.response.headers or {}).items():
-        if name.lower() == "retry-after":
-            raw = value[0] if isinstance(value, list) else value
-            try:
-                return max(0.0, float(raw))
-            except (TypeError, ValueError):
-                break
-    return 1.0
+    return retry_after_seconds(error.response.headers or {})

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Mapping
+from typing import Any
 
 import aiohttp
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
@@ -42,15 +44,16 @@ class RateLimitRetryHandler(AsyncRateLimitErrorRetryHandler):
         if response is None:
             raise error or RuntimeError("rate limited without a response")
         state.next_attempt_requested = True
-        wait = retry_after_seconds(response) + random.random() * 0.5
+        wait = retry_after_seconds(response.headers) + random.random() * 0.5
         method = request.url.rstrip("/").rsplit("/", 1)[-1]
         logger.warning("Slack rate-limited %s: retrying in %.1fs", method, wait)
         await asyncio.sleep(wait)
         state.increment_current_attempt()
 
 
-def retry_after_seconds(response: HttpResponse) -> float:
-    for name, value in response.headers.items():
+def retry_after_seconds(headers: Mapping[str, Any]) -> float:
+    """The seconds a `Retry-After` header asks to wait (Slack sends whole seconds); 1 when absent or unreadable."""
+    for name, value in headers.items():
         if name.lower() == "retry-after":
             raw = value[0] if isinstance(value, list) else value
             try:

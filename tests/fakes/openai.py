@@ -16,7 +16,7 @@ import re
 import secrets
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -147,6 +147,24 @@ def _default_error(status: int, code: str | None, message: str | None) -> JSON:
 
 def _sse(event_type: str, data: JSON) -> bytes:
     return f"event: {event_type}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
+
+
+SendEvent = Callable[..., Awaitable[None]]
+
+
+async def _open_stream(request: web.Request, pending: JSON) -> tuple[web.StreamResponse, SendEvent]:
+    """Start a streamed response as OpenAI does: `response.created`, then `response.in_progress`; the events
+    after them are numbered on (https://platform.openai.com/docs/api-reference/responses-streaming)."""
+    resp = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8", "Cache-Control": "no-cache"})
+    await resp.prepare(request)
+    seq = itertools.count()
+
+    async def send(event_type: str, **fields: Any) -> None:
+        await resp.write(_sse(event_type, {"type": event_type, **fields, "sequence_number": next(seq)}))
+
+    await send("response.created", response=pending)
+    await send("response.in_progress", response=pending)
+    return resp, send
 
 
 def _normalize_input(raw: object) -> list[JSON]:
@@ -694,16 +712,8 @@ class FakeOpenAI:
     async def _stream_overflow(self, request: web.Request, rec: RecordedRequest, err: _ApiError) -> web.StreamResponse:
         """The overflow inside a stream: a `response.failed` whose response.error carries the code, or an
         `error` event (https://platform.openai.com/docs/api-reference/responses-streaming)."""
-        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8"})
-        await resp.prepare(request)
-        seq = itertools.count()
-
-        async def send(event_type: str, **fields: Any) -> None:
-            await resp.write(_sse(event_type, {"type": event_type, **fields, "sequence_number": next(seq)}))
-
         pending = _response_payload(rec, _new_id("resp_"), int(time.time()), [], None)
-        await send("response.created", response=pending)
-        await send("response.in_progress", response=pending)
+        resp, send = await _open_stream(request, pending)
         error = err.body["error"]
         if self.overflow_style == "response.failed":
             failed = {**pending, "status": "failed", "error": {"code": error["code"], "message": error["message"]}}
@@ -721,18 +731,8 @@ class FakeOpenAI:
         resp_id, msg_id, created = _new_id("resp_"), message["id"], int(time.time())
         at = len(before)  # the message's output_index
         brk = self._stream_breaks.popleft() if self._stream_breaks else None
-        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8"})
-        resp.headers["Cache-Control"] = "no-cache"
-        await resp.prepare(request)
+        resp, send = await _open_stream(request, _response_payload(rec, resp_id, created, [], None))
         rec.status = 200
-        seq = itertools.count()
-
-        async def send(event_type: str, **fields: Any) -> None:
-            await resp.write(_sse(event_type, {"type": event_type, **fields, "sequence_number": next(seq)}))
-
-        pending = _response_payload(rec, resp_id, created, [], None)
-        await send("response.created", response=pending)
-        await send("response.in_progress", response=pending)
         for index, item in enumerate(before):
             opening = {**item, "status": "in_progress"} if item["type"] == "reasoning" else item
             await send("response.output_item.added", output_index=index, item=opening)
@@ -776,17 +776,8 @@ class FakeOpenAI:
             self._store(rec, items, final)
             rec.status = 200
             return web.json_response(final)
-        resp = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8"})
-        await resp.prepare(request)
+        resp, send = await _open_stream(request, _response_payload(rec, resp_id, created, [], None))
         rec.status = 200
-        seq = itertools.count()
-
-        async def send(event_type: str, **fields: Any) -> None:
-            await resp.write(_sse(event_type, {"type": event_type, **fields, "sequence_number": next(seq)}))
-
-        pending = _response_payload(rec, resp_id, created, [], None)
-        await send("response.created", response=pending)
-        await send("response.in_progress", response=pending)
         await reply.stream(send, output)
         self._store(rec, items, final)
         await send("response.completed", response=final)

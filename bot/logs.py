@@ -26,9 +26,11 @@ class RedactSecrets(logging.Filter):
         return True
 
 
-def configure_logging(level: str, *, secrets: Iterable[str] = ()) -> None:
+def configure_logging(level: str, *, secrets: Iterable[str] = (), process_name: str = "") -> None:
+    """`process_name` tags each line (e.g. "worker 2") when several processes write to one log."""
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    tag = f"[{process_name}] " if process_name else ""
+    handler.setFormatter(logging.Formatter(f"%(asctime)s %(levelname)s {tag}%(name)s: %(message)s"))
     handler.addFilter(RedactSecrets(secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -51,8 +51,12 @@ def is_well_formed(body: object) -> bool:
     return all(body.get(name) is None or isinstance(body[name], dict) for name in _OBJECT_FIELDS)
 
 
-async def serve(bot: Bot, *, host: str = "0.0.0.0") -> None:
-    """Run until SIGTERM or SIGINT, then stop taking work and let in-flight turns finish."""
+async def serve(bot: Bot, *, host: str = "0.0.0.0", reuse_port: bool = False) -> None:
+    """Run until SIGTERM or SIGINT, then stop taking work and let in-flight turns finish.
+
+    `reuse_port`: several worker processes listen on the same port (SO_REUSEPORT) and the kernel spreads
+    connections between them.
+    """
     settings = bot.settings
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -64,7 +68,7 @@ async def serve(bot: Bot, *, host: str = "0.0.0.0") -> None:
     if not settings.socket_mode or settings.port_is_set:
         runner = web.AppRunner(web_app(bot, with_events=not settings.socket_mode), access_log=None)
         await runner.setup()
-        await web.TCPSite(runner, host, settings.port).start()
+        await web.TCPSite(runner, host, settings.port, reuse_port=reuse_port or None).start()
     if settings.socket_mode:
         socket_handler = AsyncSocketModeHandler(bot.bolt, settings.slack_app_token)
         await socket_handler.connect_async()

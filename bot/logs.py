@@ -9,6 +9,11 @@ from collections.abc import Iterable
 _TOKEN_PATTERN = re.compile(r"\b(xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|sk-[A-Za-z0-9_-]{8,})")
 
 
+def redact(text: str) -> str:
+    """`text` with anything shaped like a Slack or OpenAI token masked."""
+    return _TOKEN_PATTERN.sub("[redacted]", text)
+
+
 class RedactSecrets(logging.Filter):
     """Masks the configured secrets, and anything shaped like a Slack or OpenAI token, in every record."""
 

@@ -11,6 +11,8 @@ from agents.models.default_models import get_default_model
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 MEMORY_MODES = ("responses", "conversations", "local")
 OPENAI_APIS = ("responses", "chat_completions")
+# Each worker holds a connection of its own; Slack allows an app 10 (api.slack.com/apis/connections/socket-implement).
+SOCKET_MODE_MAX_CONNECTIONS = 10
 
 
 class SettingsError(Exception):
@@ -115,7 +117,9 @@ class Settings:
             history_max_images=int(reader.number("HISTORY_MAX_IMAGES", 5, minimum=0, maximum=50)),
             agent_config=reader.text("AGENT_CONFIG"),
             **reader.memory_choice(),
-            web_concurrency=int(reader.number("WEB_CONCURRENCY", 1, minimum=1, maximum=64)),
+            web_concurrency=int(
+                reader.number("WEB_CONCURRENCY", 1, minimum=1, maximum=SOCKET_MODE_MAX_CONNECTIONS if app_token else 64)
+            ),
         )
 
 

@@ -54,6 +54,19 @@ RATE_TIERS: dict[str, int] = {
     "chat.appendStream": 100,  # Tier 4
 }
 RATE_WINDOW_SECONDS = 60.0
+# The scopes manifest.yml asks for: what an app installed from it has.
+BOT_SCOPES = (
+    "app_mentions:read",
+    "assistant:write",
+    "channels:history",
+    "groups:history",
+    "im:history",
+    "mpim:history",
+    "chat:write",
+    "commands",
+    "reactions:write",
+    "users:read",
+)
 
 
 @dataclass
@@ -150,6 +163,7 @@ class FakeSlack:
         self.streaming_error: str | None = None
         self.rate_tiers: dict[str, int] = dict(RATE_TIERS)  # calls allowed per minute, per method
         self.rate_limited: list[Call] = []  # every call the fake answered with a 429
+        self.granted_scopes: list[str] = list(BOT_SCOPES)  # what the installed app's bot token may do
         self.calls: list[Call] = []
         # Called with each call Slack answered ok, once answered (the benchmarks time answers with it).
         self.call_listeners: list[Callable[[Call], None]] = []
@@ -376,6 +390,14 @@ class FakeSlack:
         return None
 
     async def _api(self, request: web.Request) -> web.Response:
+        response = await self._answer_api(request)
+        if request.headers.get("Authorization", "").startswith("Bearer xoxb-"):
+            # Slack reports a token's scopes on every Web API response (docs.slack.dev/authentication/tokens,
+            # "x-oauth-scopes"; also docs.slack.dev/legacy/legacy-authentication/legacy-oauth-scopes).
+            response.headers["x-oauth-scopes"] = ",".join(self.granted_scopes)
+        return response
+
+    async def _answer_api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         args = await _read_args(request)
         call = Call(method, args, time.monotonic())

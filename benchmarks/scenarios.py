@@ -100,6 +100,15 @@ class Stack:
             options=options,
         )
 
+    async def start_workers(self, workers: int) -> AppProcess:
+        return await AppProcess.start_workers(
+            workers,
+            slack_api_url=self.slack.api_url,
+            openai_base_url=self.model.base_url,
+            redis_url=self.redis_server.url,
+            log_dir=self.log_dir,
+        )
+
     def expect_answer(self, channel: str, thread_ts: str) -> asyncio.Future[Call]:
         future: asyncio.Future[Call] = asyncio.get_running_loop().create_future()
         self.waiting[(channel, thread_ts)] = future

@@ -122,6 +122,8 @@ def _supervise(settings: Settings) -> int:
 
 
 def _worker(settings: Settings, number: int) -> None:
+    # Ctrl-C reaches the whole process group: the parent turns it into one SIGTERM for each worker.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     configure_logging(settings.log_level, secrets=settings.secrets, process_name=f"worker {number}")
     sys.exit(serve_here(settings, reuse_port=True))
 

@@ -16,6 +16,9 @@ logger = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 SHUTDOWN_DRAIN_SECONDS = 20.0  # Heroku-style hosts allow 30s between SIGTERM and SIGKILL
+# Slack may deliver hundreds of events at once. Connections past the listen backlog are dropped by the kernel and
+# the sender waits for its SYN to be retried (1 s, then 3 s, ...): aiohttp's default of 128 made acks take seconds.
+LISTEN_BACKLOG = 2048
 
 
 def web_app(bot: Bot, *, with_events: bool = True) -> web.Application:
@@ -68,7 +71,8 @@ async def serve(bot: Bot, *, host: str = "0.0.0.0", reuse_port: bool = False) ->
     if not settings.socket_mode or settings.port_is_set:
         runner = web.AppRunner(web_app(bot, with_events=not settings.socket_mode), access_log=None)
         await runner.setup()
-        await web.TCPSite(runner, host, settings.port, reuse_port=reuse_port or None).start()
+        site = web.TCPSite(runner, host, settings.port, backlog=LISTEN_BACKLOG, reuse_port=reuse_port or None)
+        await site.start()
     if settings.socket_mode:
         socket_handler = AsyncSocketModeHandler(bot.bolt, settings.slack_app_token)
         await socket_handler.connect_async()

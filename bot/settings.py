@@ -90,6 +90,12 @@ class Settings:
                 "(Slack app settings > Basic Information > Signing Secret), "
                 "or set SLACK_APP_TOKEN to use Socket Mode."
             )
+        web_concurrency = int(reader.number("WEB_CONCURRENCY", 1, minimum=1, maximum=64))
+        if app_token and web_concurrency > SOCKET_MODE_MAX_CONNECTIONS:
+            raise SettingsError(
+                f"WEB_CONCURRENCY must be at most {SOCKET_MODE_MAX_CONNECTIONS} in Socket Mode (Slack allows an app "
+                f"{SOCKET_MODE_MAX_CONNECTIONS} connections), got {web_concurrency}."
+            )
         return cls(
             slack_bot_token=bot_token,
             slack_app_token=app_token,
@@ -117,9 +123,7 @@ class Settings:
             history_max_images=int(reader.number("HISTORY_MAX_IMAGES", 5, minimum=0, maximum=50)),
             agent_config=reader.text("AGENT_CONFIG"),
             **reader.memory_choice(),
-            web_concurrency=int(
-                reader.number("WEB_CONCURRENCY", 1, minimum=1, maximum=SOCKET_MODE_MAX_CONNECTIONS if app_token else 64)
-            ),
+            web_concurrency=web_concurrency,
         )
 
 

@@ -12,7 +12,7 @@ import harness
 import pytest
 from fakes.openai import FakeOpenAI
 from fakes.slack import FakeSlack
-from harness import SIGNING_SECRET, RedisServer, env_for_subprocess
+from harness import SIGNING_SECRET, env_for_subprocess, free_port
 from test_running import APP_TOKEN, OPENAI_KEY, assert_no_secret_in, base_env
 
 from bot.doctor import Outcome, diagnose, find_manifest
@@ -85,7 +85,7 @@ def app_token_refused(slack: FakeSlack, _model: FakeOpenAI, settings: dict[str, 
 
 
 def redis_down(_slack: FakeSlack, _model: FakeOpenAI, settings: dict[str, Any]) -> None:
-    settings["redis_url"] = f"redis://127.0.0.1:{RedisServer().port}/0"  # a free port: nothing listens
+    settings["redis_url"] = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
 
 
 def data_folder_blocked(_slack: FakeSlack, _model: FakeOpenAI, settings: dict[str, Any]) -> None:

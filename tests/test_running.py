@@ -254,6 +254,15 @@ async def test_traces_are_exported_when_tracing_is_on(tmp_path, slack, model, re
             | {"OPENAI_API": "chat_completions", "MEMORY_MODE": "conversations"},
             "OPENAI_API=chat_completions needs MEMORY_MODE=local",
         ),
+        (
+            {
+                "SLACK_BOT_TOKEN": BOT_TOKEN,
+                "SLACK_APP_TOKEN": APP_TOKEN,
+                "OPENAI_API_KEY": "k",
+                "WEB_CONCURRENCY": "12",
+            },
+            "WEB_CONCURRENCY must be at most 10 in Socket Mode (Slack allows an app 10 connections)",
+        ),
     ],
 )
 def test_a_missing_or_malformed_setting_is_named_with_where_to_get_it(env, expected):

@@ -33,7 +33,7 @@ class Workers:
     def log(self) -> str:
         return self.log_path.read_text()
 
-    async def wait_for_log(self, text: str, count: int, timeout: float = 30.0) -> None:  # noqa: ASYNC109
+    async def wait_for_log(self, text: str, count: int, timeout: float = 90.0) -> None:  # noqa: ASYNC109
         deadline = time.monotonic() + timeout
         while self.log.count(text) < count:
             assert self.process.returncode is None, f"the bot exited: {self.log[-2000:]}"
@@ -115,7 +115,7 @@ async def test_two_workers_serve_one_port_share_the_embedded_memory_and_stop_tog
 async def test_two_workers_in_socket_mode_hold_a_connection_each_and_both_answer(tmp_path, slack, model, redis_url):
     env = base_env(slack, model, SLACK_APP_TOKEN=APP_TOKEN, REDIS_URL=redis_url, WEB_CONCURRENCY="2")
     async with python_m_bot_workers(tmp_path, **env) as bot:
-        await slack.wait_for(lambda: slack.socket_connections == 2, timeout=30)
+        await slack.wait_for(lambda: slack.socket_connections == 2, timeout=90)
         for connection, channel in enumerate(("D1", "D2")):
             question = slack.post_user_message(channel, ALICE, f"hi on connection {connection}")
             envelope = {

@@ -24,6 +24,7 @@ T = TypeVar("T")
 # A hung Redis must cost a turn a fraction of a second, not a hang.
 COMMAND_TIMEOUT_SECONDS = 0.5
 PROBE_INTERVAL_SECONDS = 1.0
+MAX_CONNECTIONS = 1000
 
 
 class RedisUnavailable(Exception):
@@ -49,6 +50,9 @@ async def connect(redis_url: str) -> RedisConnection:
         # never after a timeout, so a hung Redis costs one timeout, not two.
         "retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
         "health_check_interval": 0,
+        # A burst of 200 events needs more connections at once than redis-py's default 100, and its pool then
+        # raises MaxConnectionsError, which looks like an outage. (Its blocking pool has had deadlocks: #3056.)
+        "max_connections": MAX_CONNECTIONS,
     }
     client = aioredis.Redis.from_url(redis_url, **options)
     if not await is_cluster(client):

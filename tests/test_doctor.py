@@ -11,7 +11,7 @@ from typing import Any
 import harness
 import pytest
 from fakes.openai import FakeOpenAI
-from fakes.slack import FakeSlack
+from fakes.slack import BOT_SCOPES, FakeSlack
 from harness import SIGNING_SECRET, env_for_subprocess, free_port
 from test_running import APP_TOKEN, OPENAI_KEY, assert_no_secret_in, base_env
 
@@ -31,7 +31,7 @@ async def python_m_bot_doctor(cwd: Path, env: dict[str, str]) -> tuple[int, str]
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
-    out, _ = await asyncio.wait_for(process.communicate(), 60)
+    out, _ = await asyncio.wait_for(process.communicate(), 180)  # a loaded machine imports slowly
     return int(process.returncode or 0), out.decode()
 
 
@@ -42,7 +42,7 @@ async def test_a_working_set_up_passes_every_check_and_exits_0(tmp_path, slack, 
     rows = out.strip().splitlines()
     assert [row.split()[0] for row in rows[:6]] == ["ok"] * 6
     assert "@helper in Fake (T0001)" in rows[0]
-    assert "all 10 scopes of manifest.yml" in rows[1]
+    assert f"all {len(BOT_SCOPES)} scopes of manifest.yml" in rows[1]
     assert "Socket Mode" in rows[2]
     assert "embedded Redis" in rows[3]
     assert rows[-1] == "Everything needed works: start the bot with `python -m bot`."

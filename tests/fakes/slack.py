@@ -14,8 +14,10 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
+import yaml
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from .slack_files import SlackFiles
@@ -55,17 +57,8 @@ RATE_TIERS: dict[str, int] = {
 }
 RATE_WINDOW_SECONDS = 60.0
 # The scopes manifest.yml asks for: what an app installed from it has.
-BOT_SCOPES = (
-    "app_mentions:read",
-    "assistant:write",
-    "channels:history",
-    "groups:history",
-    "im:history",
-    "mpim:history",
-    "chat:write",
-    "commands",
-    "reactions:write",
-    "users:read",
+BOT_SCOPES: tuple[str, ...] = tuple(
+    yaml.safe_load((Path(__file__).parents[2] / "manifest.yml").read_text())["oauth_config"]["scopes"]["bot"]
 )
 
 

@@ -65,7 +65,7 @@ class RunningBot:
         return await self.exited()
 
     async def exited(self) -> tuple[int, str]:
-        _out, err = await asyncio.wait_for(self.process.communicate(), 30)
+        _out, err = await asyncio.wait_for(self.process.communicate(), 90)
         await self.http.close()
         return int(self.process.returncode or 0), err.decode()
 
@@ -131,7 +131,7 @@ async def test_http_mode_answers_signed_events_and_reports_health(tmp_path, slac
 async def test_socket_mode_connects_with_the_app_token_and_answers(tmp_path, slack, model, redis_url):
     env = base_env(slack, model, SLACK_APP_TOKEN=APP_TOKEN, REDIS_URL=redis_url)
     async with python_m_bot(tmp_path, **env) as bot:
-        await asyncio.wait_for(slack.socket_connected.wait(), 20)
+        await asyncio.wait_for(slack.socket_connected.wait(), 90)
         health = await bot.wait_until_healthy()  # PORT is set: /healthz for the host's checks
         assert health["mode"] == "socket"
         [opened] = slack.calls_to("apps.connections.open")

@@ -82,7 +82,7 @@ def parse(argv: list[str] | None = None) -> Options:
             rebuild_messages=250,  # two pages
             rebuild_runs=1,
             conversations=8,
-            workers=(2,),
+            workers=(1,),  # the 2-worker path has its own tests; spawning two more processes here is slow
         )
     chosen = {
         "turns": ("overhead_turns", args.turns),

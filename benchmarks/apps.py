@@ -93,7 +93,7 @@ class AppProcess:
             process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "bot", cwd=REPO_ROOT, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=log
             )
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 90  # spawned workers import the bot afresh: slow on a loaded machine
         while log_path.read_text().count("Listening for Slack") < workers:  # every worker serves, not just one
             if process.returncode is not None or time.monotonic() > deadline:
                 process.kill()

@@ -24,8 +24,10 @@ from redis.exceptions import RedisError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from .agent_config import AgentConfigError, config_path, load_agent_config
 from .embedded_redis import EmbeddedRedis, directory_problem, running_server_url
 from .logs import redact
+from .mcp_servers import probe
 from .processes import EMBEDDED_REDIS_DIR, run_event_loop
 from .redis_link import connect
 from .settings import Settings, SettingsError
@@ -201,6 +203,26 @@ async def check_stored_responses(checkup: Checkup) -> Outcome:
     return passed("a previous_response_id round trip works")
 
 
+async def check_mcp_servers(checkup: Checkup) -> Outcome:
+    path = checkup.settings.agent_config or config_path({})
+    try:
+        servers = load_agent_config(path).mcp_servers
+    except AgentConfigError as error:
+        return failed(
+            f"{error.path}: {'; '.join(error.lines)}", "correct the file (agent.example.toml shows the format)"
+        )
+    if not servers:
+        return skipped("none configured (AGENT_CONFIG or ./agent.toml)")
+    probes = await asyncio.gather(*(probe(server) for server in servers))
+    down = [p for p in probes if not p.ok]
+    if down:
+        return failed(
+            "; ".join(f"{p.name}: {p.detail}" for p in down),
+            f"check each server's url, headers and tools in {path}, or remove it there",
+        )
+    return passed("; ".join(f"{p.name}: {p.detail}" for p in probes))
+
+
 CHECKS: list[tuple[str, Check]] = [
     ("Slack bot token", check_bot_token),
     ("bot scopes", check_bot_scopes),
@@ -208,6 +230,7 @@ CHECKS: list[tuple[str, Check]] = [
     ("Redis", check_redis),
     ("model", check_model),
     ("stored responses", check_stored_responses),
+    ("MCP servers", check_mcp_servers),
 ]
 
 

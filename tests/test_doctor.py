@@ -149,3 +149,18 @@ def test_the_manifest_is_found_from_any_folder_of_a_source_checkout(tmp_path, mo
     assert find_manifest() == MANIFEST.resolve()
     (tmp_path / "manifest.yml").write_text("oauth_config: {scopes: {bot: [chat:write]}}\n")
     assert find_manifest() == tmp_path / "manifest.yml"
+
+
+async def test_an_mcp_server_that_does_not_answer_is_named_with_its_fix(tmp_path, slack, model, redis_url):
+    config = tmp_path / "agent.toml"
+    config.write_text(f'[mcp_servers.tickets]\nurl = "http://127.0.0.1:{free_port()}/mcp"\ntimeout = 1\n')
+    options = {"slack_api_url": slack.api_url, "redis_url": redis_url, "agent_config": str(config)}
+    results = dict(await diagnose(harness.test_settings(**options), manifest_path=MANIFEST))
+    assert results["MCP servers"].status == "FAILED"
+    assert results["MCP servers"].detail.startswith("tickets: http://127.0.0.1:")
+    assert str(config) in results["MCP servers"].fix
+
+    without = dict(
+        await diagnose(harness.test_settings(slack_api_url=slack.api_url, redis_url=redis_url), manifest_path=MANIFEST)
+    )
+    assert without["MCP servers"].status == "skipped"

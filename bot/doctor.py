@@ -126,7 +126,7 @@ async def check_connection_mode(checkup: Checkup) -> Outcome:
 async def check_redis(checkup: Checkup) -> Outcome:
     url = checkup.settings.redis_url
     if url:
-        client = connect(url)
+        client = (await connect(url)).client
         try:
             info = await client.info("server")
         except (RedisError, OSError) as error:
@@ -139,7 +139,7 @@ async def check_redis(checkup: Checkup) -> Outcome:
         return passed(f"{_without_password(url)} answers (Redis {info.get('redis_version', '?')})")
     running = running_server_url(checkup.embedded_dir)
     if running:  # a bot is using it: ask it, and leave it running
-        client = connect(running)
+        client = (await connect(running)).client
         try:
             await client.ping()
         finally:
@@ -153,7 +153,7 @@ async def check_redis(checkup: Checkup) -> Outcome:
         )
     embedded = await asyncio.to_thread(EmbeddedRedis.start, checkup.embedded_dir)
     try:
-        client = connect(embedded.url)
+        client = (await connect(embedded.url)).client
         try:
             await client.ping()
         finally:

@@ -47,6 +47,7 @@ class Options:
     page_delay: float = 0.02
     conversations: int = 10_000
     apps: tuple[str, ...] = APPS
+    workers: tuple[int, ...] = (1, 2)  # figure 3 again against `python -m bot` with this many worker processes
     figures: tuple[str, ...] = FIGURES
     profile: Path | None = None
     log_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="bench-")))
@@ -62,6 +63,7 @@ def parse(argv: list[str] | None = None) -> Options:
     parser.add_argument("--conversations", type=int, help="conversations in figure 5 (default 10000)")
     parser.add_argument("--apps", default=",".join(APPS), help="which of " + ",".join(APPS) + " to run")
     parser.add_argument("--only", default=",".join(FIGURES), help="which of " + ",".join(FIGURES) + " to run")
+    parser.add_argument("--workers", default="1,2", help="WEB_CONCURRENCY values for figure 3 ('' for none)")
     parser.add_argument("--profile", type=Path, help="write a pyinstrument profile of the bot process to this file")
     args = parser.parse_args(argv)
     apps = tuple(a for a in APPS if a in args.apps.split(","))
@@ -80,6 +82,7 @@ def parse(argv: list[str] | None = None) -> Options:
             rebuild_messages=250,  # two pages
             rebuild_runs=1,
             conversations=8,
+            workers=(1,),  # the 2-worker path has its own tests; spawning two more processes here is slow
         )
     chosen = {
         "turns": ("overhead_turns", args.turns),
@@ -88,6 +91,8 @@ def parse(argv: list[str] | None = None) -> Options:
         "concurrent_model_latency": ("concurrent_model_latency", args.concurrent_model_latency),
     }
     overrides = {name: value for name, value in chosen.values() if value is not None}
+    if not args.smoke or args.workers != "1,2":
+        overrides["workers"] = tuple(int(n) for n in args.workers.split(",") if n.strip())
     return Options(
         smoke=args.smoke,
         model_latency=args.model_latency,
@@ -122,6 +127,9 @@ async def run(options: Options) -> Results:
                     await app.stop()
         if "tokens" in options.figures:
             results.accounting = await accounting_round_trips(stack)
+        if "concurrency" in options.figures:
+            for workers in options.workers:
+                await run_workers(stack, workers, options, results)
         if "rebuild" in options.figures and "floor" in options.apps:
             results.rebuild_floor = await page_reads_alone(
                 stack, options.rebuild_messages, page_delay=options.page_delay
@@ -167,6 +175,18 @@ async def run_app(stack: Stack, app: AppProcess, options: Options, results: Resu
     if "tokens" in options.figures and name != "floor":  # the floor keeps no conversation
         say("6. tokens per turn")
         results.tokens[name] = await tokens_per_turn(stack, app, options.token_turns)
+
+
+async def run_workers(stack: Stack, workers: int, options: Options, results: Results) -> None:
+    print(f"  python -m bot, WEB_CONCURRENCY={workers}: 3. concurrency", file=sys.stderr, flush=True)
+    app = await stack.start_workers(workers)
+    try:
+        results.concurrency[app.name] = await concurrency(
+            stack, app, options.concurrent, model_latency=options.concurrent_model_latency
+        )
+    finally:
+        await app.stop()
+    results.errors[app.name] = errors_in_log(app.log_path)
 
 
 def main() -> None:

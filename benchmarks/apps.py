@@ -6,11 +6,12 @@ import asyncio
 import os
 import signal
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
-from harness import BOT_TOKEN, SIGNING_SECRET, SlackRequests, env_for_subprocess
+from harness import BOT_TOKEN, SIGNING_SECRET, SlackRequests, env_for_subprocess, free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -65,6 +66,41 @@ class AppProcess:
         # Slack delivers many events at once: no client-side cap on connections.
         http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
         return cls(name, process, SlackRequests(url=line.split()[1].decode(), http=http), log_path)
+
+    @classmethod
+    async def start_workers(
+        cls, workers: int, *, slack_api_url: str, openai_base_url: str, redis_url: str, log_dir: Path
+    ) -> AppProcess:
+        """The bot as an admin runs it, `python -m bot`, with WEB_CONCURRENCY=`workers` worker processes."""
+        name = f"workers-{workers}"
+        log_path = log_dir / f"{name}.log"
+        port = free_port()
+        env = env_for_subprocess(
+            SLACK_BOT_TOKEN=BOT_TOKEN,
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_API_URL=slack_api_url,
+            OPENAI_API_KEY="sk-bench-key-123456",
+            OPENAI_BASE_URL=openai_base_url,
+            OPENAI_MODEL="gpt-test",
+            REDIS_URL=redis_url,
+            REDIS_PREFIX=f"bench-{name}",
+            PORT=str(port),
+            WEB_CONCURRENCY=str(workers),
+            LOG_LEVEL="INFO",
+            PYTHONPATH=str(REPO_ROOT),
+        )
+        with log_path.open("wb") as log:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", cwd=REPO_ROOT, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=log
+            )
+        deadline = time.monotonic() + 90  # spawned workers import the bot afresh: slow on a loaded machine
+        while log_path.read_text().count("Listening for Slack") < workers:  # every worker serves, not just one
+            if process.returncode is not None or time.monotonic() > deadline:
+                process.kill()
+                raise RuntimeError(f"{name} did not start: {log_path.read_text()[-2000:]}")
+            await asyncio.sleep(0.1)
+        http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+        return cls(name, process, SlackRequests(url=f"http://127.0.0.1:{port}", http=http), log_path)
 
     def rss_bytes(self) -> int:
         """Resident memory of the app's process (Linux)."""

@@ -237,6 +237,31 @@ def _concurrency_rows(results: Results) -> list[Row]:
             sdk=f"{_ms(sdk.ack_p99)} ({_ms(sdk.ack_max)})" if sdk else "—",
         )
     )
+    for name, run in results.concurrency.items():
+        if not name.startswith("workers-"):
+            continue
+        workers = name.removeprefix("workers-")
+        met = None if f is None else run.all_answered <= 1.2 * f
+        out.append(
+            Row(
+                f"3. the same, `python -m bot` with WEB_CONCURRENCY={workers}: all answered",
+                _ms(run.all_answered),
+                floor=_ms(f),
+                ratio=_ratio(run.all_answered, f),
+                target="≤ 1.2× floor",
+                met=met,
+            )
+        )
+        out.append(
+            Row(
+                f"3. WEB_CONCURRENCY={workers}: HTTP ack p99 (max)",
+                f"{_ms(run.ack_p99)} ({_ms(run.ack_max)})",
+                floor=f"{_ms(floor.ack_p99)} ({_ms(floor.ack_max)})" if floor else "—",
+                ratio=_ratio(run.ack_p99, floor.ack_p99 if floor else None),
+                target="< 100 ms",
+                met=run.ack_p99 < 0.1,
+            )
+        )
     return out
 
 

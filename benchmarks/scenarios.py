@@ -29,7 +29,7 @@ BOB = "UBOB"
 CAROL = "UCAROL"
 BOT_USER = "UBOT"
 ANSWER_METHODS = ("chat.postMessage", "chat.startStream")
-ANSWER_TIMEOUT_SECONDS = 30.0
+ANSWER_TIMEOUT_SECONDS = 60.0  # a guard against a lost answer, not a target: a loaded machine is slow
 # People take seconds to reply; the bot stores its memory just after posting. A follow-up without a mention
 # that came before that would not be recognised as part of the bot's thread, so the benchmark pauses too.
 THINK_SECONDS = 0.05
@@ -98,6 +98,15 @@ class Stack:
             profile=profile,
             variant=variant,
             options=options,
+        )
+
+    async def start_workers(self, workers: int) -> AppProcess:
+        return await AppProcess.start_workers(
+            workers,
+            slack_api_url=self.slack.api_url,
+            openai_base_url=self.model.base_url,
+            redis_url=self.redis_server.url,
+            log_dir=self.log_dir,
         )
 
     def expect_answer(self, channel: str, thread_ts: str) -> asyncio.Future[Call]:

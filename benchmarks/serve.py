@@ -17,6 +17,8 @@ from pathlib import Path
 from aiohttp import web
 
 MODEL = "gpt-test"
+# The bot's listen backlog (bot.server.LISTEN_BACKLOG, not imported: the floor's memory must be its own).
+LISTEN_BACKLOG = 2048
 
 
 async def serve(app_name: str, *, slack_api_url: str, redis_url: str, prefix: str, bot_settings: dict) -> None:
@@ -40,7 +42,7 @@ async def serve(app_name: str, *, slack_api_url: str, redis_url: str, prefix: st
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
-        await web.TCPSite(runner, "127.0.0.1", port).start()
+        await web.TCPSite(runner, "127.0.0.1", port, backlog=LISTEN_BACKLOG).start()  # as the bot's
         print(f"READY http://127.0.0.1:{port}", flush=True)
         await stop.wait()
         await runner.cleanup()

@@ -1,34 +1,35 @@
-"""`python -m bot`: read the settings, then serve Slack in Socket Mode or HTTP mode."""
+"""`python -m bot`: read the settings, then serve Slack in Socket Mode or HTTP mode; `python -m bot doctor`: check
+the set-up."""
 
 from __future__ import annotations
 
-import asyncio
 import sys
 
-from .app import StartupError, build_bot
 from .logs import configure_logging
-from .server import serve
+from .processes import serve_here, serve_in_workers
 from .settings import Settings, SettingsError
 
+USAGE = "usage: python -m bot [doctor]"
 
-def main() -> int:
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args == ["doctor"]:
+        from .doctor import main as doctor
+
+        return doctor()
+    if args:
+        print(USAGE, file=sys.stderr)
+        return 2
     try:
         settings = Settings.from_env()
     except SettingsError as error:
         print(f"Cannot start: {error}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, secrets=settings.secrets)
-    try:
-        asyncio.run(_run(settings))
-    except StartupError as error:
-        print(f"Cannot start: {error}", file=sys.stderr)
-        return 1
-    return 0
-
-
-async def _run(settings: Settings) -> None:
-    bot = await build_bot(settings)
-    await serve(bot)
+    if settings.web_concurrency > 1:
+        return serve_in_workers(settings)
+    return serve_here(settings)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from .agent_config import AgentConfigError, config_path, load_agent_config
 from .agent_tools import AgentTools
 from .assistant_pane import AssistantPane
 from .conversation import Conversations, TurnLimits
+from .embedded_redis import EmbeddedRedis
 from .files import MB, FileLimits, FileReader
 from .history import BotIdentity
 from .memory import Memory
@@ -46,7 +48,7 @@ class Bot:
     guard: RedisGuard
     slack: AsyncWebClient
     openai: AsyncOpenAI
-    embedded_redis: Any = None
+    embedded_redis: EmbeddedRedis | None = None
     tools: AgentTools | None = None
 
     async def status(self) -> dict[str, Any]:
@@ -64,7 +66,7 @@ class Bot:
         await self.openai.close()
         await self.slack.session.close()
         if self.embedded_redis is not None:
-            self.embedded_redis.shutdown(save=True, now=False)
+            await self.embedded_redis.aclose()
 
 
 async def build_bot(settings: Settings, *, embedded_redis_dir: str = "data") -> Bot:
@@ -96,7 +98,12 @@ async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embe
         raise StartupError(f"{error.path} has {len(error.lines)} mistake(s):\n{lines}") from None
     bot = BotIdentity(user_id=auth["user_id"], bot_id=auth.get("bot_id") or "")
 
-    redis = await connect(settings.redis_url, embedded_dir=embedded_redis_dir)
+    embedded = None
+    redis_url = settings.redis_url
+    if not redis_url:
+        embedded = await asyncio.to_thread(EmbeddedRedis.start, embedded_redis_dir)
+        redis_url = embedded.url
+    redis = await connect(redis_url)
     guard = RedisGuard(redis.client)
     memory = Memory(
         guard,
@@ -175,7 +182,7 @@ async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embe
     )
     pane = AssistantPane(slack, memory)
     listeners.register(bolt, conversations, pane, allowed_bot_ids=settings.allowed_bot_ids)
-    return Bot(settings, bolt, conversations, guard, slack, openai_client, redis.embedded, tools)
+    return Bot(settings, bolt, conversations, guard, slack, openai_client, embedded, tools)
 
 
 def configure_tracing(settings: Settings) -> None:

@@ -9,6 +9,11 @@ from collections.abc import Iterable
 _TOKEN_PATTERN = re.compile(r"\b(xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|sk-[A-Za-z0-9_-]{8,})")
 
 
+def redact(text: str) -> str:
+    """`text` with anything shaped like a Slack or OpenAI token masked."""
+    return _TOKEN_PATTERN.sub("[redacted]", text)
+
+
 class RedactSecrets(logging.Filter):
     """Masks the configured secrets, and anything shaped like a Slack or OpenAI token, in every record."""
 
@@ -26,9 +31,11 @@ class RedactSecrets(logging.Filter):
         return True
 
 
-def configure_logging(level: str, *, secrets: Iterable[str] = ()) -> None:
+def configure_logging(level: str, *, secrets: Iterable[str] = (), process_name: str = "") -> None:
+    """`process_name` tags each line (e.g. "worker 2") when several processes write to one log."""
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    tag = f"[{process_name}] " if process_name else ""
+    handler.setFormatter(logging.Formatter(f"%(asctime)s %(levelname)s {tag}%(name)s: %(message)s"))
     handler.addFilter(RedactSecrets(secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]

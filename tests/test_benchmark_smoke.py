@@ -24,6 +24,8 @@ EXPECTED_ROWS = (
     "2. Redis round trips per turn",
     "3. 5 mentions at once",
     "3. HTTP ack to Slack meanwhile, p99",
+    "3. the same, `python -m bot` with WEB_CONCURRENCY=1: all answered",
+    "3. WEB_CONCURRENCY=1: HTTP ack p99",
     "4. rebuild a 250-message thread",
     "4. the bot's own share",
     "4. the next turn in that thread",

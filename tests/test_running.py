@@ -65,7 +65,7 @@ class RunningBot:
         return await self.exited()
 
     async def exited(self) -> tuple[int, str]:
-        _out, err = await asyncio.wait_for(self.process.communicate(), 30)
+        _out, err = await asyncio.wait_for(self.process.communicate(), 90)
         await self.http.close()
         return int(self.process.returncode or 0), err.decode()
 
@@ -131,7 +131,7 @@ async def test_http_mode_answers_signed_events_and_reports_health(tmp_path, slac
 async def test_socket_mode_connects_with_the_app_token_and_answers(tmp_path, slack, model, redis_url):
     env = base_env(slack, model, SLACK_APP_TOKEN=APP_TOKEN, REDIS_URL=redis_url)
     async with python_m_bot(tmp_path, **env) as bot:
-        await asyncio.wait_for(slack.socket_connected.wait(), 20)
+        await asyncio.wait_for(slack.socket_connected.wait(), 90)
         health = await bot.wait_until_healthy()  # PORT is set: /healthz for the host's checks
         assert health["mode"] == "socket"
         [opened] = slack.calls_to("apps.connections.open")
@@ -253,6 +253,15 @@ async def test_traces_are_exported_when_tracing_is_on(tmp_path, slack, model, re
             {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN, "OPENAI_API_KEY": "k"}
             | {"OPENAI_API": "chat_completions", "MEMORY_MODE": "conversations"},
             "OPENAI_API=chat_completions needs MEMORY_MODE=local",
+        ),
+        (
+            {
+                "SLACK_BOT_TOKEN": BOT_TOKEN,
+                "SLACK_APP_TOKEN": APP_TOKEN,
+                "OPENAI_API_KEY": "k",
+                "WEB_CONCURRENCY": "12",
+            },
+            "WEB_CONCURRENCY must be at most 10 in Socket Mode (Slack allows an app 10 connections)",
         ),
     ],
 )

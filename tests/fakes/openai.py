@@ -351,6 +351,9 @@ class FakeOpenAI:
         self.compaction_keeps_turns: int = 4  # what this fake's compaction item stands for (the real one is opaque)
         self._cache: dict[str, deque[list[tuple[int, int]]]] = {}
         self._compactions: dict[str, list[Turn]] = {}
+        # An organisation under Zero Data Retention: `store` is treated as false whatever the request says, so
+        # nothing can be chained from (developers.openai.com/api/docs/guides/your-data, "Zero Data Retention").
+        self.zero_data_retention = False
         self.default_reply: ReplyFn | None = None
         self.conversations = FakeConversations()
         self.reasoning: bool = False  # answers start with a reasoning item, as reasoning models' do
@@ -546,7 +549,7 @@ class FakeOpenAI:
         rec.input_texts = _turns(items)
         rec.stream = body.get("stream") is True
         rec.model = str(body["model"])
-        rec.store = body.get("store") is not False
+        rec.store = body.get("store") is not False and not self.zero_data_retention
         for name in sorted(self.unknown_parameters & set(body)):
             # OpenAI's answer to a parameter it does not know; a gateway that does not forward it may answer so.
             raise _ApiError(

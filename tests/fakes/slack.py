@@ -14,8 +14,10 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
+import yaml
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from .slack_files import SlackFiles
@@ -54,6 +56,10 @@ RATE_TIERS: dict[str, int] = {
     "chat.appendStream": 100,  # Tier 4
 }
 RATE_WINDOW_SECONDS = 60.0
+# The scopes manifest.yml asks for: what an app installed from it has.
+BOT_SCOPES: tuple[str, ...] = tuple(
+    yaml.safe_load((Path(__file__).parents[2] / "manifest.yml").read_text())["oauth_config"]["scopes"]["bot"]
+)
 
 
 @dataclass
@@ -150,6 +156,7 @@ class FakeSlack:
         self.streaming_error: str | None = None
         self.rate_tiers: dict[str, int] = dict(RATE_TIERS)  # calls allowed per minute, per method
         self.rate_limited: list[Call] = []  # every call the fake answered with a 429
+        self.granted_scopes: list[str] = list(BOT_SCOPES)  # what the installed app's bot token may do
         self.calls: list[Call] = []
         # Called with each call Slack answered ok, once answered (the benchmarks time answers with it).
         self.call_listeners: list[Callable[[Call], None]] = []
@@ -165,7 +172,7 @@ class FakeSlack:
         self._faults: dict[str, deque[_Fault]] = {}
         self._recent: dict[str, deque[float]] = {}  # when each rate-tiered method was last accepted
         self._response_urls = 0
-        self._sockets: set[web.WebSocketResponse] = set()
+        self._sockets: list[web.WebSocketResponse] = []  # in the order they connected
         self._ts = _Timestamps()
         self._runner: web.AppRunner | None = None
         self._port = 0
@@ -328,11 +335,19 @@ class FakeSlack:
 
     # ---- socket mode
 
-    async def socket_send(self, envelope: dict[str, Any]) -> None:
-        if not self._sockets:
-            raise AssertionError("no Socket Mode client is connected")
-        for ws in list(self._sockets):
-            await ws.send_str(json.dumps(envelope))
+    @property
+    def socket_connections(self) -> int:
+        return len(self._sockets)
+
+    async def socket_send(self, envelope: dict[str, Any], connection: int = 0) -> None:
+        """Send over one open connection, as Slack does with each envelope when an app has several.
+
+        https://api.slack.com/apis/connections/socket-implement (multiple connections): up to 10 per app, each
+        event goes to one of them.
+        """
+        if len(self._sockets) <= connection:
+            raise AssertionError(f"no Socket Mode connection number {connection} ({len(self._sockets)} open)")
+        await self._sockets[connection].send_str(json.dumps(envelope))
 
     # ---- internals: plumbing
 
@@ -368,6 +383,14 @@ class FakeSlack:
         return None
 
     async def _api(self, request: web.Request) -> web.Response:
+        response = await self._answer_api(request)
+        if request.headers.get("Authorization", "").startswith("Bearer xoxb-"):
+            # Slack reports a token's scopes on every Web API response (docs.slack.dev/authentication/tokens,
+            # "x-oauth-scopes"; also docs.slack.dev/legacy/legacy-authentication/legacy-oauth-scopes).
+            response.headers["x-oauth-scopes"] = ",".join(self.granted_scopes)
+        return response
+
+    async def _answer_api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         args = await _read_args(request)
         call = Call(method, args, time.monotonic())
@@ -400,7 +423,7 @@ class FakeSlack:
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()  # autoping (default) answers the client's pings
         await ws.prepare(request)
-        self._sockets.add(ws)
+        self._sockets.append(ws)
         await ws.send_json(self._hello())
         self.socket_connected.set()
         try:
@@ -408,7 +431,7 @@ class FakeSlack:
                 if msg.type == WSMsgType.TEXT:
                     self.socket_acks.append(json.loads(msg.data))
         finally:
-            self._sockets.discard(ws)
+            self._sockets.remove(ws)
             if not self._sockets:
                 self.socket_connected.clear()
         return ws

@@ -133,6 +133,20 @@ async def test_in_the_agent_dm_the_model_knows_which_channel_the_person_has_open
     assert "<#C7>" in model.requests[-1].instructions
 
     await bot.send_event({**changed, "context": {}, "event_ts": "1.000003"})  # now looking at no channel
+    await viewing_noted(bot, "")  # Bolt runs the listener after the ack: let it land before the next message
     await say(bot, slack, DM, ALICE, "and now?")
     await slack.wait_for_bot_messages(DM, None, 2)
     assert "<#C7>" not in model.requests[-1].instructions
+
+
+async def viewing_noted(bot, channel_id: str, timeout: float = 5.0) -> None:  # noqa: ASYNC109
+    """Wait until the bot's Redis holds `channel_id` as the channel viewed beside the DM."""
+    redis = bot.bot.guard.client
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        keys = [k async for k in redis.scan_iter(match=f"{bot.bot.settings.redis_prefix}*viewing*")]
+        values = [await redis.get(k) for k in keys]
+        if values and all(v == channel_id.encode() for v in values):
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"the viewed channel was not noted as {channel_id!r}")

@@ -266,3 +266,14 @@ async def say(
     if "<@UBOT>" in text and not channel.startswith("D"):
         await bot.mention(event)
     return event
+
+
+async def thread_with(bot: BotUnderTest, slack: Any, user: str, lines: list[str], *, channel: str = "C1") -> str:
+    """`user` starts a thread mentioning the bot with the first line and follows up with the rest, each answered."""
+    question = await say(bot, slack, channel, user, f"<@UBOT> {lines[0]}")
+    thread = str(question["ts"])
+    await slack.wait_for_bot_messages(channel, thread, 1)
+    for n, line in enumerate(lines[1:], start=2):
+        await say(bot, slack, channel, user, line, thread_ts=thread)
+        await slack.wait_for_bot_messages(channel, thread, n)
+    return thread

@@ -4,22 +4,11 @@ from __future__ import annotations
 
 import redis.asyncio as aioredis
 from conftest import ALICE, BOB, all_memory_modes
-from harness import say
-
-
-async def _conversation(bot, slack, lines: list[str], channel: str = "C1") -> str:
-    """Alice starts a thread with the first line and follows up with the rest, each answered."""
-    question = await say(bot, slack, channel, ALICE, f"<@UBOT> {lines[0]}")
-    thread = question["ts"]
-    await slack.wait_for_bot_messages(channel, thread, 1)
-    for n, line in enumerate(lines[1:], start=2):
-        await say(bot, slack, channel, ALICE, line, thread_ts=thread)
-        await slack.wait_for_bot_messages(channel, thread, n)
-    return thread
+from harness import say, thread_with
 
 
 async def test_an_expired_response_id_is_rebuilt_from_the_thread_and_chaining_resumes(bot, slack, model):
-    thread = await _conversation(bot, slack, ["my dog is Rex", "my cat is Tom", "my fish is Bubbles"])
+    thread = await thread_with(bot, slack, ALICE, ["my dog is Rex", "my cat is Tom", "my fish is Bubbles"])
     model.forget_all()  # OpenAI dropped the stored responses (30-day retention)
 
     await say(bot, slack, "C1", ALICE, "name all my pets", thread_ts=thread)
@@ -46,7 +35,7 @@ async def test_an_expired_response_id_is_rebuilt_from_the_thread_and_chaining_re
 
 
 async def test_a_gateway_style_invalid_id_error_also_leads_to_a_rebuild(bot, slack, model):
-    thread = await _conversation(bot, slack, ["remember 42"])
+    thread = await thread_with(bot, slack, ALICE, ["remember 42"])
     model.invalid_id_style = "gateway"
     model.forget_all()
 
@@ -58,7 +47,7 @@ async def test_a_gateway_style_invalid_id_error_also_leads_to_a_rebuild(bot, sla
 
 async def test_an_id_older_than_the_retention_window_is_not_used(start_bot, slack, model):
     bot = await start_bot(response_retention_days=0.0)
-    thread = await _conversation(bot, slack, ["remember 42"])
+    thread = await thread_with(bot, slack, ALICE, ["remember 42"])
 
     await say(bot, slack, "C1", ALICE, "what number?", thread_ts=thread)
 
@@ -72,7 +61,7 @@ async def test_an_id_older_than_the_retention_window_is_not_used(start_bot, slac
 @all_memory_modes
 async def test_a_restarted_bot_keeps_the_threads_memory(start_bot, slack, model):
     first = await start_bot()
-    thread = await _conversation(first, slack, ["my name is Alice"])
+    thread = await thread_with(first, slack, ALICE, ["my name is Alice"])
     await first.stop()
 
     second = await start_bot()
@@ -124,7 +113,7 @@ async def test_rebuilt_context_keeps_the_root_and_the_newest_turns_within_the_bu
 
 
 async def test_the_bot_stays_part_of_a_thread_for_90_days_and_every_key_expires(bot, slack, redis_url):
-    thread = await _conversation(bot, slack, ["hello"])
+    thread = await thread_with(bot, slack, ALICE, ["hello"])
     await bot.command("/reset", channel_id="C2", user_id=ALICE, response_url=slack.response_url())
 
     client = aioredis.Redis.from_url(redis_url)

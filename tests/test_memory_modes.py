@@ -9,20 +9,15 @@ from __future__ import annotations
 import pytest
 import redis.asyncio as aioredis
 from conftest import ALICE, BOB
-from harness import BotUnderTest, say
+from harness import BotUnderTest, say, thread_with
 from test_shared_files import png, screenshot, share
 
 from bot.model_memory.local import VISUAL_DROPPED
 
 
 async def _thread(bot: BotUnderTest, slack, lines: list[str], channel: str = "C1") -> str:
-    """Alice starts a thread with the first line and follows up with the rest, each answered."""
-    question = await say(bot, slack, channel, ALICE, f"<@UBOT> {lines[0]}")
-    thread = question["ts"]
-    await slack.wait_for_bot_messages(channel, thread, 1)
-    for n, line in enumerate(lines[1:], start=2):
-        await say(bot, slack, channel, ALICE, line, thread_ts=thread)
-        await slack.wait_for_bot_messages(channel, thread, n)
+    """Alice's thread of `lines`, each answered, and everything remembered."""
+    thread = await thread_with(bot, slack, ALICE, lines, channel=channel)
     await bot.settled()
     return thread
 

@@ -21,6 +21,7 @@ import yaml
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from .slack_files import SlackFiles
+from .slack_search import SlackWorkspaceSearch
 
 Message = dict[str, Any]
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
@@ -178,6 +179,7 @@ class FakeSlack:
         self.home_views: dict[str, dict[str, Any]] = {}  # user id -> the Home view last published
         self._port = 0
         self.files = SlackFiles(team_id)
+        self.search = SlackWorkspaceSearch(self)
         self._handlers: dict[str, Handler] = {
             "auth.test": self._auth_test,
             "chat.postMessage": self._chat_post_message,
@@ -198,6 +200,9 @@ class FakeSlack:
             "apps.connections.open": self._apps_connections_open,
             "files.info": self.files.info,
             "views.publish": self._views_publish,
+            "assistant.search.context": self.search.context,
+            "assistant.search.info": self.search.info,
+            "conversations.info": self.search.conversations_info,
         }
         self.add_user(self.bot_user_id, self.bot_name, is_bot=True)
 

@@ -14,7 +14,7 @@ from agents import Agent
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.model.agent import ContextOverflow, TurnContext, TurnOutput, run_turn
-from bot.model.input_items import content_chars, with_files
+from bot.model.input_items import InputItem, content_chars, with_files
 from bot.model.memory import ModelMemory, RunPlan
 from bot.model.options import ModelOptions
 from bot.model.tool_progress import ToolProgress
@@ -33,6 +33,7 @@ from bot.turn.history import (
     user_ids_in,
     user_turn,
 )
+from bot.turn.linked_messages import LinkedMessages
 from bot.turn.routing import IncomingMessage
 
 logger = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ class ModelRun:
         self._options = options
         self.bot = bot
         self._budget_chars = history_budget_chars
+        self._links = LinkedMessages(client, people)
 
     async def run(
         self,
@@ -86,6 +88,7 @@ class ModelRun:
         if message.files:  # read once, here: later turns reach them through the chain
             room = self._budget_chars - content_chars(current)
             current = with_files(current, await self._files.parts_of(message.files, text_budget=room))
+        current = await self._with_linked_messages(message, current)
 
         async def on_text(delta: str) -> None:
             turn.reply.add(delta)
@@ -118,6 +121,15 @@ class ModelRun:
             if plan.reference:
                 await memory.forget(key, plan.reference)
         return await run(await memory.seed(key, []), "alone")
+
+    async def _with_linked_messages(self, message: IncomingMessage, current: InputItem) -> InputItem:
+        """Slack messages the person linked to, read once, here (later turns reach them through the chain)."""
+        readable = frozenset({message.key.channel_id, *message.shared_channels})
+        room = (self._budget_chars - content_chars(current)) // 2
+        notes = await self._links.notes_for(
+            message.text, team_id=message.key.team_id, readable_channels=readable, budget_chars=room
+        )
+        return with_files(current, [{"type": "input_text", "text": note} for note in notes])
 
     async def _call_model(
         self,

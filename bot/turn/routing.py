@@ -31,6 +31,9 @@ class IncomingMessage:
     user_team_id: str = ""  # the author's own workspace (another one in a Slack Connect channel)
     # Slack's token for searching as the author (Real-time Search API); valid only for this event's turn.
     action_token: str = field(default="", repr=False)
+    # Channels whose linked messages may be read here besides this one: a person brought them to a place only
+    # they see (the "Summarize this thread" shortcut, answered in their DM).
+    shared_channels: tuple[str, ...] = ()
 
     @property
     def reply_thread_ts(self) -> str | None:

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from bot.listeners.shortcuts import CALLBACK_ID
+from bot.listeners.shortcuts import CALLBACK_ID, SUMMARIZE_CALLBACK_ID
 
 ROOT = Path(__file__).parents[1]
 
@@ -28,6 +28,7 @@ SCOPES_OF_METHOD: dict[str, tuple[str, ...]] = {
     "chat_stopStream": ("chat:write",),
     "conversations_replies": ("channels:history",),
     "conversations_history": ("im:history",),
+    "conversations_open": ("im:write", "mpim:write", "channels:manage", "groups:write"),
     "conversations_info": ("channels:read", "groups:read", "im:read", "mpim:read"),
     "files_info": ("files:read",),
     "reactions_add": ("reactions:write",),
@@ -79,9 +80,10 @@ def test_the_app_is_subscribed_to_every_event_the_bot_answers():
 def test_reset_is_there_as_a_command_and_as_a_message_shortcut():
     features = manifest()["features"]
     assert [c["command"] for c in features["slash_commands"]] == ["/reset"]
-    [shortcut] = features["shortcuts"]
-    assert (shortcut["type"], shortcut["callback_id"], shortcut["name"]) == (
+    reset, summarize = features["shortcuts"]
+    assert (reset["type"], reset["callback_id"], reset["name"]) == ("message", CALLBACK_ID, "Reset this thread")
+    assert (summarize["type"], summarize["callback_id"], summarize["name"]) == (
         "message",
-        CALLBACK_ID,
-        "Reset this thread",
+        SUMMARIZE_CALLBACK_ID,
+        "Summarize this thread",
     )

@@ -98,8 +98,8 @@ def test_links_are_parsed_with_their_thread():
 
 def test_the_current_channel_is_always_readable_and_others_only_when_public_and_joined():
     [link] = slack_links("https://acme.slack.com/archives/G0SECRET/p1712345678123456")
-    assert why_unreadable(link, None, readable_channels=frozenset({"G0SECRET"})) == ""
+    assert why_unreadable(link.channel_id, None, readable_channels=frozenset({"G0SECRET"})) == ""
     private = ChannelFacts("G0SECRET", "secret", "private_channel", is_member=True)
-    assert "private conversation" in why_unreadable(link, private, readable_channels=frozenset({"C1"}))
+    assert "private conversation" in why_unreadable(link.channel_id, private, readable_channels=frozenset({"C1"}))
     public = ChannelFacts("G0SECRET", "general", "public_channel", is_member=True)
-    assert why_unreadable(link, public, readable_channels=frozenset({"C1"})) == ""
+    assert why_unreadable(link.channel_id, public, readable_channels=frozenset({"C1"})) == ""

@@ -98,7 +98,7 @@ async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embe
     except AgentConfigError as error:
         lines = "\n".join(f"  - {line}" for line in error.lines)
         raise StartupError(f"{error.path} has {len(error.lines)} mistake(s):\n{lines}") from None
-    bot = BotIdentity(user_id=auth["user_id"], bot_id=auth.get("bot_id") or "")
+    bot = BotIdentity(user_id=auth["user_id"], bot_id=auth.get("bot_id") or "", workspace_url=auth.get("url") or "")
 
     embedded = None
     redis_url = settings.redis_url

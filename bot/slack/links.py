@@ -55,13 +55,13 @@ def slack_links(text: str) -> list[SlackLink]:
     return list(found.values())
 
 
-def why_unreadable(link: SlackLink, facts: ChannelFacts | None, *, readable_channels: frozenset[str]) -> str:
-    """Empty when the linked message may be shown here; else the reason, for the model to pass on.
+def why_unreadable(channel_id: str, facts: ChannelFacts | None, *, readable_channels: frozenset[str]) -> str:
+    """Empty when a message of `channel_id` may be shown here; else the reason, for the model to pass on.
 
     Readable: a message of a channel whose people are already here (the current channel, or the one a person
     brought to a place only they see), or of a public channel the bot is in. Anything else could show a
     conversation to people outside it."""
-    if link.channel_id in readable_channels:
+    if channel_id in readable_channels:
         return ""
     if facts is None:
         # channel_not_found for a private channel the bot is not in; missing_scope (no groups:read) for one it is in
@@ -69,5 +69,5 @@ def why_unreadable(link: SlackLink, facts: ChannelFacts | None, *, readable_chan
     if facts.kind != "public_channel":
         return "it is in a private conversation, and quoting it here could show it to people outside it"
     if not facts.is_member:
-        return f"the bot is not a member of #{facts.name or link.channel_id}; invite it there to let it read links"
+        return f"the bot is not a member of #{facts.name or channel_id}; invite it there to let it read it"
     return ""

@@ -238,7 +238,7 @@ class Conversations:
         try:
             async with asyncio.timeout(self._limits.turn_timeout_seconds):
                 agent = await self._agents.for_channel(key.channel_id)
-                setup = RunSetup(agent, context, reply, progress)
+                setup = RunSetup(agent, context, reply, progress, status=cue.show_line)
                 plan, output = await self._model_run.run(message, recall, setup, speaker_names, prefetched)
             await reply.finish(output.text + sources_markdown(output.sources))
         except SlackApiError as error:

@@ -41,7 +41,7 @@ class LinkedMessages:
                 notes.append(f"The link {link.url} was not read: only {MAX_LINKS} links are read per message.")
                 continue
             facts = None if link.channel_id in readable_channels else await channels.facts(link.channel_id)
-            reason = why_unreadable(link, facts, readable_channels=readable_channels)
+            reason = why_unreadable(link.channel_id, facts, readable_channels=readable_channels)
             if not reason:
                 name = facts.name if facts is not None else ""
                 note, reason = await self._read(link, team_id=team_id, budget_chars=room, channel_name=name)

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
 
 from bot.shared.conversation_key import ConversationKey
 from bot.slack.text import mentions_user, strip_user_mention
+from bot.turn.catch_up import SummaryRequest
 
 # Message subtypes that are still a person saying something new.
 _HUMAN_SUBTYPES = frozenset({"file_share", "thread_broadcast"})
@@ -34,6 +35,7 @@ class IncomingMessage:
     # Channels whose linked messages may be read here besides this one: a person brought them to a place only
     # they see (the "Summarize this thread" shortcut, answered in their DM).
     shared_channels: tuple[str, ...] = ()
+    summarize: SummaryRequest | None = None  # a summary asked for without words (the shortcut)
 
     @property
     def reply_thread_ts(self) -> str | None:

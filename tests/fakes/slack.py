@@ -203,6 +203,7 @@ class FakeSlack:
             "assistant.search.context": self.search.context,
             "assistant.search.info": self.search.info,
             "conversations.info": self.search.conversations_info,
+            "conversations.open": self.search.conversations_open,
         }
         self.add_user(self.bot_user_id, self.bot_name, is_bot=True)
 

@@ -17,6 +17,9 @@ What it encodes, from Slack's docs:
   The page names no error for `limit` over 20: the fake answers `invalid_arguments`.
 - `assistant.search.info` (https://docs.slack.dev/reference/methods/assistant.search.info): no arguments, scope
   `search:read.public`; answers `is_ai_search_enabled` (semantic search on the workspace).
+- `conversations.open` (https://docs.slack.dev/reference/methods/conversations.open): `users` (or `channel`)
+  required, else `users_list_not_supplied`; a bot token needs `im:write` for a DM; answers `channel.id`; an unknown
+  user is `user_not_found`. The fake names a person's DM with the bot `D` + their id without its first letter.
 - `conversations.info` (https://docs.slack.dev/reference/methods/conversations.info): `channel` required; scopes
   `channels:read` (public), `groups:read` (private), `im:read`, `mpim:read`; a conversation the token cannot see
   is `channel_not_found`. The channel object (https://docs.slack.dev/reference/objects/conversation-object):
@@ -152,6 +155,21 @@ class SlackWorkspaceSearch:
     def info(self, args: dict[str, Any]) -> dict[str, Any]:
         self._require_scope("search:read.public")
         return {"is_ai_search_enabled": self.ai_search_enabled}
+
+    def conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        from .slack import SlackError
+
+        users = [u for u in str(args.get("users") or "").split(",") if u]
+        if not users:
+            raise SlackError("users_list_not_supplied")
+        self._require_scope("im:write")
+        if len(users) > 1:
+            raise SlackError("missing_scope")  # a group DM needs mpim:write, which the manifest does not ask for
+        if users[0] not in self.slack._users:
+            raise SlackError("user_not_found")
+        dm = "D" + users[0][1:]
+        self.channel(dm)
+        return {"channel": {"id": dm}}
 
     def conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
         from .slack import SlackError

@@ -87,7 +87,7 @@ async def test_catch_me_up_on_a_500_message_channel_answers_within_the_budget_wi
     assert not any(r.store for r in parts)  # the parts are not stored by OpenAI
     assert len(slack.calls_to("conversations.history")) == 3  # 500 messages, 200 a page
     shown = [status for _c, _t, status in slack.statuses]
-    assert "is reading #cbusy…" in shown and f"is summarizing part {len(parts)} of {len(parts)}…" in shown
+    assert "is reading #cbusy…" in shown and f"is summarizing: {len(parts)} of {len(parts)} parts done…" in shown
 
 
 async def test_catch_up_on_a_private_channel_from_a_public_one_is_refused_with_the_reason(start_bot, slack, model):

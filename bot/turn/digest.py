@@ -4,6 +4,7 @@ capped, once per turn), number them, summarize them in parts (map), and give the
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -32,6 +33,7 @@ MAX_MESSAGES = 1000  # read per summary: the newest ones win
 READ_SECONDS = 45.0  # reading stops after this long (rate limits); what was not read is said
 MAX_PARTS = 24  # model calls for the parts of one summary; beyond, the oldest messages are left out (and said)
 MAX_CITED = 10
+PARALLEL_PARTS = 4
 _KEPT_SUBTYPES = {None, "thread_broadcast", "file_share", "bot_message"}
 _CITATION = re.compile(r"\[(\d{1,5})\]")
 
@@ -199,15 +201,30 @@ class Digests:
                 if level is lines:
                     left_out = sum(len(part) for part in parts[:-MAX_PARTS])
                 parts = parts[-MAX_PARTS:]
-            summaries = []
-            for number, part in enumerate(parts, 1):
-                await status(f"is summarizing part {number} of {len(parts)}…")
-                summary = await summarize_part(agent, "\n".join(part), context=context)
-                summaries.append(f"Part {number}:\n{summary.strip()}")
+            summaries = await self._summarize_parts(parts, agent, context, status)
             level = summaries
             if sum(len(s) + 1 for s in level) <= budget_chars or len(level) == 1:
                 break
         return level, left_out
+
+    async def _summarize_parts(
+        self, parts: list[list[str]], agent: Agent[TurnContext], context: TurnContext, status: Status
+    ) -> list[str]:
+        """The parts' summaries, in order; PARALLEL_PARTS model calls at a time (the turn has a time limit)."""
+        gate = asyncio.Semaphore(PARALLEL_PARTS)
+        done = 0
+
+        async def one(part: list[str]) -> str:
+            nonlocal done
+            async with gate:
+                summary = await summarize_part(agent, "\n".join(part), context=context)
+            done += 1
+            await status(f"is summarizing: {done} of {len(parts)} parts done…")
+            return summary.strip()
+
+        await status(f"is summarizing {len(parts)} parts…")
+        summaries = await asyncio.gather(*(one(part) for part in parts))
+        return [f"Part {number}:\n{summary}" for number, summary in enumerate(summaries, 1)]
 
 
 def _defused(text: str) -> str:

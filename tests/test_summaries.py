@@ -90,6 +90,26 @@ async def test_catch_me_up_on_a_500_message_channel_answers_within_the_budget_wi
     assert "is reading #cbusy…" in shown and f"is summarizing: {len(parts)} of {len(parts)} parts done…" in shown
 
 
+async def test_a_distributed_apps_history_limit_gives_a_prompt_answer_that_says_what_was_not_read(
+    start_bot, slack, model
+):
+    # Since 2025-05-29, commercially distributed apps outside the Marketplace: 1 history call a minute, 15 a page.
+    slack.page_size_cap = 15
+    slack.rate_tiers["conversations.history"] = 1
+    posted = [slack.post_user_message("CBUSY", BOB, f"Update {n}: deploy {n} done.") for n in range(1, 101)]
+    bot = await start_bot()
+    model.default_reply = parts_and_final
+
+    question = await say(bot, slack, "C1", ALICE, "<@UBOT> catch me up on <#CBUSY|busy>")
+    [answer] = await slack.wait_for_bot_messages("C1", question["ts"], 1, timeout=20)  # no minute-long wait
+
+    sent = model.last_request.input_texts[-1][1]
+    assert "15 message(s); only the newest 15 were read: Slack's rate limit for history reads" in sent
+    assert "Update 86: deploy 86 done." in sent and "Update 85:" not in sent
+    assert permalink("CBUSY", posted[-1]["ts"]) in answer["text"]
+    assert len(slack.rate_limited) == 1  # one refused call, not retried for a minute
+
+
 async def test_catch_up_on_a_private_channel_from_a_public_one_is_refused_with_the_reason(start_bot, slack, model):
     slack.search.add_channel("GBOARD", "board", kind="private_channel", members=(ALICE,), bot_is_member=True)
     slack.post_user_message("GBOARD", ALICE, "The acquisition closes on Friday.")

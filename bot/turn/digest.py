@@ -20,6 +20,7 @@ from bot.model.agent import Source, TurnContext
 from bot.model.quoting import BEGIN, END, PREAMBLE, when
 from bot.model.summarize import summarize_part
 from bot.slack.channels import ChannelLookup
+from bot.slack.client import without_rate_limit_retries
 from bot.slack.links import why_unreadable
 from bot.slack.people import People
 from bot.slack.text import to_readable
@@ -76,6 +77,9 @@ def chunked(lines: list[str], budget_chars: int) -> list[list[str]]:
 class Digests:
     def __init__(self, client: AsyncWebClient, people: People, bot: BotIdentity) -> None:
         self._client = client
+        # Pages after the first give up at a 429 rather than wait out Retry-After (a minute for distributed apps
+        # outside the Marketplace): the summary says what was not read instead of keeping the person waiting.
+        self._no_wait = without_rate_limit_retries(client)
         self._people = people
         self._bot = bot
 
@@ -136,15 +140,19 @@ class Digests:
         unread = ""
         while True:
             try:
-                response = await self._client.conversations_history(
+                response = await (self._no_wait if newest_first else self._client).conversations_history(
                     channel=request.channel_id,
                     oldest=str(request.oldest) if request.oldest else None,
                     cursor=cursor,
                     limit=PAGE_LIMIT,
                 )
             except SlackApiError as error:
+                code = str(error.response.get("error"))
+                if newest_first and code == "ratelimited":
+                    unread = f"only the newest {len(newest_first)} were read: Slack's rate limit for history reads"
+                    break
                 if newest_first:  # keep what was read; say the rest was not
-                    unread = f"older messages could not be read ({error.response.get('error')})"
+                    unread = f"older messages could not be read ({code})"
                     break
                 raise HistoryUnavailable("conversations.history", str(error.response.get("error"))) from error
             newest_first.extend(response.get("messages") or [])

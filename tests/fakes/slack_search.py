@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from .slack import FakeSlack
 
 CHANNEL_TYPES = ("public_channel", "private_channel", "mpim", "im")
+CONTENT_TYPES = ("messages", "files", "channels", "users")
 BOT_SEARCH_SCOPES = {"public_channel": "search:read.public"}  # the only channel type a bot token may search
 MAX_LIMIT = 20
 WORD = re.compile(r"[a-z0-9]{4,}")
@@ -139,17 +140,23 @@ class SlackWorkspaceSearch:
             if kind not in BOT_SEARCH_SCOPES:
                 raise SlackError("missing_scope")
             self._require_scope(BOT_SEARCH_SCOPES[kind])
-        limit = int(args.get("limit") or MAX_LIMIT)
-        if not 1 <= limit <= MAX_LIMIT:
+        contents = [c.strip() for c in str(args.get("content_types") or "messages").split(",") if c.strip()]
+        if any(content not in CONTENT_TYPES for content in contents):
+            raise SlackError("invalid_arguments")
+        for content in contents:  # the method page's bot scopes: search:read.files, search:read.users
+            if content in ("files", "users"):
+                self._require_scope(f"search:read.{content}")
+        limit = str(args.get("limit") or MAX_LIMIT)
+        if not limit.isdigit() or not 1 <= int(limit) <= MAX_LIMIT:
             raise SlackError("invalid_arguments")
         offset = _decode_cursor(args.get("cursor"))
         found = self._matches(query, asker, set(kinds))
-        page = found[offset : offset + limit]
-        more = offset + limit < len(found)
+        page = found[offset : offset + int(limit)]
+        more = offset + int(limit) < len(found)
         self.searches.append(args)
         return {
             "results": {"messages": page},
-            "response_metadata": {"next_cursor": _encode_cursor(offset + limit) if more else ""},
+            "response_metadata": {"next_cursor": _encode_cursor(offset + int(limit)) if more else ""},
         }
 
     def info(self, args: dict[str, Any]) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import ALICE, BOB
+from conftest import ALICE, BOB, all_memory_modes
 from harness import say
 
 from bot.listeners.shortcuts import SUMMARIZE_CALLBACK_ID
@@ -66,6 +66,7 @@ def parts_and_final(request) -> str:
     return f"Catch-up: every build went green, from the first [{numbers[0]}] to the last [{numbers[-1]}]."
 
 
+@all_memory_modes
 async def test_catch_me_up_on_a_500_message_channel_answers_within_the_budget_with_permalinks(start_bot, slack, model):
     posted = [
         slack.post_user_message("CBUSY", BOB, f"Update {n}: the build of service-{n} is green again after the fix.")

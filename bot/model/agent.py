@@ -191,10 +191,11 @@ async def run_turn(
     except BaseException:
         result.cancel()
         raise
+    text = streamed or str(result.final_output or "")
     return TurnOutput(
-        text=streamed or str(result.final_output or ""),
+        text=text,
         response_id=result.last_response_id or "",
-        sources=_with_quoted(cited_sources(result.new_items), context.quoted_sources),
+        sources=_with_quoted(cited_sources(result.new_items), context.quoted_sources, text),
         usage=TurnUsage.of_run(result.context_wrapper.usage),
         compacted=compacted or any(i.type == "compaction_item" for i in result.new_items),
         items=[dict(item) for item in result.to_input_list()],
@@ -242,9 +243,12 @@ def cited_sources(items: list[Any]) -> tuple[Source, ...]:
     return tuple(sources.values())
 
 
-def _with_quoted(cited: tuple[Source, ...], quoted: list[Source]) -> tuple[Source, ...]:
+def _with_quoted(cited: tuple[Source, ...], quoted: list[Source], text: str) -> tuple[Source, ...]:
+    """The web pages cited, then the Slack messages used: those the answer links, or (when it links none) every
+    message the tools showed the model."""
+    used = [source for source in quoted if source.url in text] or quoted
     urls = {source.url for source in cited}
-    return cited + tuple(source for source in quoted if source.url not in urls)
+    return cited + tuple(source for source in used if source.url not in urls)
 
 
 def is_context_overflow(error: openai.APIStatusError | ModelBehaviorError) -> bool:

@@ -8,7 +8,7 @@ from typing import Any
 
 from conftest import ALICE, BOB
 from fakes.openai_tools import CallTool
-from harness import BotUnderTest
+from harness import BotUnderTest, say
 
 from bot.model.quoting import BEGIN, END
 from bot.running.doctor import diagnose
@@ -119,6 +119,10 @@ async def test_search_is_not_offered_without_the_scope_or_when_agent_toml_turns_
     question = await ask(bot, slack, "C1", ALICE, "<@UBOT> what did we decide?")
     await slack.wait_for_bot_messages("C1", question["ts"], 1)
     assert "search_slack" in model.last_request.tool_names
+    # A message event without an action token (Slack cannot search as its author): not offered either.
+    await say(bot, slack, "C1", ALICE, "and before that?", thread_ts=question["ts"])
+    await slack.wait_for_bot_messages("C1", question["ts"], 2)
+    assert "search_slack" not in model.last_request.tool_names
 
 
 async def test_a_refused_search_is_told_to_the_model_not_the_thread_as_an_error(start_bot, slack, model):
@@ -161,3 +165,19 @@ async def test_the_doctor_says_whether_search_is_on(slack, model, redis_url):
     results = dict(await diagnose(settings, manifest_path=MANIFEST))
     assert results["Slack search"].status == "skipped"
     assert "lacks search:read.public" in results["Slack search"].detail
+
+
+async def test_when_the_answer_links_a_found_message_only_the_messages_it_links_are_listed(start_bot, slack, model):
+    slack.search.add_channel("CLAUNCH", "launch")
+    decision = slack.post_user_message("CLAUNCH", BOB, PUBLIC_DECISION)
+    aside = slack.post_user_message("CLAUNCH", ALICE, "Unrelated: the launch party playlist is ready.")
+    bot = await start_bot()
+    decided = slack.search.permalink("CLAUNCH", decision["ts"])
+    model.reply_with(CallTool("search_slack", {"query": "launch"}), lambda request: f"March 3rd, see {decided}")
+
+    question = await ask(bot, slack, "C1", ALICE, "<@UBOT> when is the launch?")
+    [answer] = await slack.wait_for_bot_messages("C1", question["ts"], 1)
+
+    assert slack.search.permalink("CLAUNCH", aside["ts"]) in tool_output(model.last_request)  # it was found
+    assert slack.search.permalink("CLAUNCH", aside["ts"]) not in answer["text"]  # but not used, so not listed
+    assert "#launch · Bob Builder" in answer["text"]

@@ -10,7 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from . import phrases
 from .memory import Memory
-from .reply import post_notice
+from .posting import post_notice
 from .routing import ConversationKey
 from .slack_text import strip_user_mention, to_readable
 

@@ -38,7 +38,8 @@ from .memory import Memory, Turn
 from .model_memory import ModelMemory, RunPlan
 from .model_options import ModelOptions
 from .people import People
-from .reply import Reply, post_notice
+from .posting import post_notice
+from .reply import Reply
 from .routing import ConversationKey, IncomingMessage, is_empty_mention, is_reset_request
 from .slack_text import mentioned_user_ids
 from .status import StatusCue

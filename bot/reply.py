@@ -31,12 +31,12 @@ import time
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from . import phrases
 from .answer_writing import AnswerWriting
 from .history import NOTICE_EVENT
 from .pacing import WorkspaceBudget, retry_after
+from .posting import post_markdown, post_notice
 from .render import MESSAGE_MARKDOWN_LIMIT, cut_for_room, fallback_text, markdown_blocks, split_markdown
 
 logger = logging.getLogger(__name__)
@@ -47,16 +47,6 @@ CHUNKS_MODE, MARKDOWN_MODE = "chunks", "markdown_text"  # a stream's content mod
 STREAM_ENDED = frozenset({"message_not_in_streaming_state", "streaming_mode_mismatch"})
 STREAM_INTERVAL_SECONDS = 0.3  # at most this often per stream, within the workspace's budget
 UPDATE_INTERVAL_SECONDS = 1.0  # between edits of the fallback message (and tries to open one)
-
-
-async def post_notice(client: AsyncWebClient, channel: str, thread_ts: str | None, text: str) -> None:
-    """A message from the bot that is not part of the conversation (hints, errors)."""
-    await client.chat_postMessage(
-        channel=channel,
-        thread_ts=thread_ts,
-        text=text,
-        metadata={"event_type": NOTICE_EVENT, "event_payload": {}},
-    )
 
 
 class Reply:
@@ -211,7 +201,9 @@ class Reply:
                 try:
                     await self._flush(final=False)
                 except SlackApiError as error:
+                    # Slack refuses even a new message here: the end of the answer tries once more, no sooner.
                     logger.warning("Streaming to %s failed: %s", self._channel, error.response.get("error"))
+                    return
             interval = STREAM_INTERVAL_SECONDS if self._mode == "stream" else UPDATE_INTERVAL_SECONDS
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._done.wait(), interval)
@@ -278,16 +270,15 @@ class Reply:
             if self._postponed(error) or self._stopped_by_user(error):
                 return False
             code = error.response.get("error")
-            if code not in STREAM_ENDED:
-                raise
-            logger.log(
-                logging.ERROR if code == "streaming_mode_mismatch" else logging.INFO,
-                "Slack ended the stream in %s (%s): the answer goes on in a new message",
-                self._channel,
-                code,
-            )
-            if code == "streaming_mode_mismatch":
+            if code in STREAM_ENDED:
+                logger.info(
+                    "Slack ended the stream in %s (%s): the answer goes on in a new message", self._channel, code
+                )
+            else:  # the stream cannot take more: the message keeps what it shows, the rest is posted after it
+                logger.warning("Slack refused a stream in %s (%s): the rest is posted instead", self._channel, code)
                 self._may_stream = False
+                if not last:  # (when the stop itself was refused, asking again would be refused again)
+                    await self._end_stream_quietly()
             self._close()
             return await self._show(text, last=last)
         self._shown += text
@@ -307,19 +298,26 @@ class Reply:
             "text": fallback_text(shown),
             "blocks": markdown_blocks(shown),
         }
-        if last:  # the edit reserved when the message was opened
-            await self._wait_out_rate_limit()
-            await self._client.chat_update(**edit)
-            self._close()
-            return True
-        if not self._may_write_now("chat.update"):
-            return False
         try:
+            if last:  # the edit reserved when the message was opened
+                await self._wait_out_rate_limit()
+                await self._client.chat_update(**edit)
+                self._close()
+                return True
+            if not self._may_write_now("chat.update"):
+                return False
             await self._eager_client.chat_update(**edit)
         except SlackApiError as error:
             if self._postponed(error):
                 return False
-            raise
+            # The message cannot be edited (deleted, too old, refused): it keeps what it shows, the rest is posted.
+            logger.warning(
+                "Slack refused an edit in %s (%s): the rest is posted instead",
+                self._channel,
+                error.response.get("error"),
+            )
+            self._close()
+            return await self._show(text, last=last)
         self._shown = shown
         return True
 
@@ -351,14 +349,17 @@ class Reply:
         return True
 
     async def _post(self, text: str) -> str:
-        response: Any = await self._client.chat_postMessage(
-            channel=self._channel, thread_ts=self._thread_ts, text=fallback_text(text), blocks=markdown_blocks(text)
-        )
-        self.posted.append(response["ts"])
-        return str(response["ts"])
+        ts = await post_markdown(self._client, self._channel, self._thread_ts, text)
+        self.posted.append(ts)
+        return ts
 
     def _close(self) -> None:
         self._ts, self._shown, self._mode = None, "", None
+
+    async def _end_stream_quietly(self) -> None:
+        """Stop a stream Slack refused to extend, so it does not show as still being written (if Slack lets us)."""
+        with contextlib.suppress(SlackApiError):
+            await self._eager_client.chat_stopStream(channel=self._channel, ts=self._ts)
 
     def _content(self, text: str) -> dict[str, Any]:
         """`text` as the stream being written takes it: a `markdown_text` chunk in a chunks stream."""

@@ -1,0 +1,87 @@
+"""Posting one message of the bot's, and what to do when Slack refuses its content.
+
+Slack refuses some messages for what they carry, not where they go (each chat method's page lists these errors):
+blocks it cannot render or that are too long, metadata it will not take, an argument conflict. The words still
+fit in a plain `text` message, so such a post is made once more as plain text, without blocks or metadata.
+Any other refusal (the place: archived, locked, not a member; the token; the workspace) would refuse the retry
+too, and is raised to the caller.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from .history import NOTICE_EVENT
+from .render import fallback_text, markdown_blocks, plain_text
+
+logger = logging.getLogger(__name__)
+
+# Refusals of a message's content, by the pages of chat.postMessage, chat.update and the streaming methods.
+CONTENT_REFUSALS = frozenset(
+    {
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "invalid_chunks",
+        "msg_blocks_too_long",
+        "msg_blocks_too_many",
+        "msg_too_long",
+        "markdown_text_conflict",
+        "cannot_provide_both_markdown_text_and_chunks",
+        "invalid_metadata_format",
+        "invalid_metadata_schema",
+        "metadata_too_large",
+        "metadata_must_be_sent_from_app",
+        "invalid_attachments",
+        "too_many_attachments",
+        "attachment_payload_limit_exceeded",
+        "too_many_contact_cards",
+        "missing_file_data",
+        "block_mismatch",
+        "no_text",
+    }
+)
+PLAIN_TEXT_LIMIT = 3_900  # under chat.update's documented 4,000 for `text`, so the same text could be edited
+
+
+def refused_for_content(error: SlackApiError) -> bool:
+    return error.response.get("error") in CONTENT_REFUSALS
+
+
+async def post_markdown(client: AsyncWebClient, channel: str, thread_ts: str | None, markdown: str) -> str:
+    """Post `markdown` as a message (markdown blocks, a plain-text fallback); returns its ts."""
+    try:
+        response: Any = await client.chat_postMessage(
+            channel=channel, thread_ts=thread_ts, text=fallback_text(markdown), blocks=markdown_blocks(markdown)
+        )
+    except SlackApiError as error:
+        if not refused_for_content(error):
+            raise
+        logger.warning("Slack refused a message's blocks in %s (%s): posting it as plain text", channel, _code(error))
+        response = await client.chat_postMessage(
+            channel=channel, thread_ts=thread_ts, text=(plain_text(markdown) or "…")[:PLAIN_TEXT_LIMIT]
+        )
+    return str(response["ts"])
+
+
+async def post_notice(client: AsyncWebClient, channel: str, thread_ts: str | None, text: str) -> None:
+    """A message from the bot that is not part of the conversation (hints, errors), marked as such."""
+    try:
+        await client.chat_postMessage(
+            channel=channel,
+            thread_ts=thread_ts,
+            text=text,
+            metadata={"event_type": NOTICE_EVENT, "event_payload": {}},
+        )
+    except SlackApiError as error:
+        if not refused_for_content(error):
+            raise
+        logger.warning("Slack refused a notice's metadata in %s (%s): posting it bare", channel, _code(error))
+        await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text)
+
+
+def _code(error: SlackApiError) -> str:
+    return str(error.response.get("error"))

@@ -3,12 +3,17 @@
 Slack refuses some messages for what they carry, not where they go (each chat method's page lists these errors):
 blocks it cannot render or that are too long, metadata it will not take, an argument conflict. The words still
 fit in a plain `text` message, so such a post is made once more as plain text, without blocks or metadata.
-Any other refusal (the place: archived, locked, not a member; the token; the workspace) would refuse the retry
-too, and is raised to the caller.
+A few errors say Slack did nothing this time and may take it a moment later (`service_unavailable`,
+`request_timeout`: the request arrived cut, `rate_limited`: too many posts just now, `team_added_to_org`: the
+workspace is migrating): such a post is made once more after a pause. `internal_error` and `fatal_error` are not
+retried: Slack says "some aspect of the operation" may have succeeded, and a second post could show the answer
+twice. Any other refusal (the place: archived, locked, not a member; the token; the workspace) would refuse the
+retry too, and is raised to the caller.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -44,6 +49,8 @@ CONTENT_REFUSALS = frozenset(
         "no_text",
     }
 )
+PASSING_REFUSALS = frozenset({"service_unavailable", "request_timeout", "rate_limited", "team_added_to_org"})
+RETRY_PAUSE_SECONDS = 1.0
 PLAIN_TEXT_LIMIT = 3_900  # under chat.update's documented 4,000 for `text`, so the same text could be edited
 
 
@@ -54,8 +61,8 @@ def refused_for_content(error: SlackApiError) -> bool:
 async def post_markdown(client: AsyncWebClient, channel: str, thread_ts: str | None, markdown: str) -> str:
     """Post `markdown` as a message (markdown blocks, a plain-text fallback); returns its ts."""
     try:
-        response: Any = await client.chat_postMessage(
-            channel=channel, thread_ts=thread_ts, text=fallback_text(markdown), blocks=markdown_blocks(markdown)
+        response: Any = await _post_passing_refusals(
+            client, channel=channel, thread_ts=thread_ts, text=fallback_text(markdown), blocks=markdown_blocks(markdown)
         )
     except SlackApiError as error:
         if not refused_for_content(error):
@@ -70,7 +77,8 @@ async def post_markdown(client: AsyncWebClient, channel: str, thread_ts: str | N
 async def post_notice(client: AsyncWebClient, channel: str, thread_ts: str | None, text: str) -> None:
     """A message from the bot that is not part of the conversation (hints, errors), marked as such."""
     try:
-        await client.chat_postMessage(
+        await _post_passing_refusals(
+            client,
             channel=channel,
             thread_ts=thread_ts,
             text=text,
@@ -81,6 +89,18 @@ async def post_notice(client: AsyncWebClient, channel: str, thread_ts: str | Non
             raise
         logger.warning("Slack refused a notice's metadata in %s (%s): posting it bare", channel, _code(error))
         await client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=text)
+
+
+async def _post_passing_refusals(client: AsyncWebClient, **message: Any) -> Any:
+    """chat.postMessage, once more after a pause when Slack says it did nothing this time."""
+    try:
+        return await client.chat_postMessage(**message)
+    except SlackApiError as error:
+        if _code(error) not in PASSING_REFUSALS:
+            raise
+        logger.info("Slack could not post in %s just now (%s): once more", message.get("channel"), _code(error))
+        await asyncio.sleep(RETRY_PAUSE_SECONDS)
+        return await client.chat_postMessage(**message)
 
 
 def _code(error: SlackApiError) -> str:

@@ -24,8 +24,11 @@ class Fault:
     status: int = 200
     retry_after: int | None = None
     channel: str | None = None  # only calls about this channel get the fault
+    where: tuple[tuple[str, str], ...] = ()  # only calls with these arguments (e.g. one user, one file)
 
     def applies_to(self, args: dict[str, Any]) -> bool:
+        if any(str(args.get(name)) != value for name, value in self.where):
+            return False
         return self.channel is None or self.channel in (args.get("channel"), args.get("channel_id"))
 
     def response(self) -> web.Response:

@@ -85,6 +85,7 @@ class FakeSlack(Methods, Streams, Store):
         self.granted_scopes: list[str] = list(BOT_SCOPES)  # what the installed app's bot token may do
         self.calls: list[Call] = []
         self.refusals: list[Refusal] = []  # errors the fake answered on its own (not injected)
+        self.injected: dict[str, list[Refusal]] = {}  # injected errors given, by method
         self.violations: list[contract.Violation] = []  # calls that break the contract: test failures
         # Called with each call Slack answered ok, once answered (the benchmarks time answers with it).
         self.call_listeners: list[Callable[[Call], None]] = []
@@ -190,11 +191,16 @@ class FakeSlack(Methods, Streams, Store):
 
     # ---- knobs
 
-    def fail_next(self, method: str, error: str, count: int = 1, *, channel: str | None = None) -> None:
-        """The next `count` calls of `method` (about `channel`, if given) get `error`, which must be documented."""
+    def fail_next(self, method: str, error: str, count: int = 1, *, channel: str | None = None, **where: str) -> None:
+        """The next `count` calls of `method` (about `channel`, and with the arguments `where`, if given) get
+        `error`, which must be documented for the method (or be one of Slack's common errors)."""
         if not contract.is_documented(method, error):
             raise ValueError(f"{error!r} is not a documented error of {method} (tests/contract/slack_methods.json)")
-        self._add_faults(method, Fault(error, channel=channel), count)
+        self._add_faults(method, Fault(error, channel=channel, where=tuple(where.items())), count)
+
+    def faults_left(self) -> int:
+        """Injected answers not given yet (a test whose fault was never met proves nothing)."""
+        return sum(len(queue) for queue in self._faults.values())
 
     def rate_limit_next(self, method: str, count: int = 1, retry_after: int = 1, *, channel: str | None = None) -> None:
         self._add_faults(method, Fault("ratelimited", 429, retry_after, channel), count)
@@ -276,6 +282,7 @@ class FakeSlack(Methods, Streams, Store):
             if fault is not None:
                 if fault.status == 429:
                     self.rate_limited.append(call)
+                self.injected.setdefault(method, []).append(Refusal(method, fault.error, args))
                 return fault.response()
             handler = self._handlers.get(method)
             if handler is None:

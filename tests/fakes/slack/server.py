@@ -202,8 +202,11 @@ class FakeSlack(Methods, Streams, Store):
         """Injected answers not given yet (a test whose fault was never met proves nothing)."""
         return sum(len(queue) for queue in self._faults.values())
 
-    def rate_limit_next(self, method: str, count: int = 1, retry_after: int = 1, *, channel: str | None = None) -> None:
-        self._add_faults(method, Fault("ratelimited", 429, retry_after, channel), count)
+    def rate_limit_next(
+        self, method: str, count: int = 1, retry_after: int = 1, *, channel: str | None = None, **where: str
+    ) -> None:
+        """HTTP 429 with `Retry-After` for the next `count` calls of `method` (about `channel`, with `where`)."""
+        self._add_faults(method, Fault("ratelimited", 429, retry_after, channel, tuple(where.items())), count)
 
     def server_error_next(self, method: str, status: int = 503, count: int = 1) -> None:
         error = "service_unavailable" if status == 503 else "internal_error"

@@ -14,11 +14,12 @@ import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import ALICE
-from contract.slack_reactions import RATE_LIMITED, documented, reaction
+from contract.slack_reactions import RATE_LIMITED, documented, reaction, tables
 from harness import say
 
 from bot import phrases
@@ -120,6 +121,11 @@ def assert_memory(model, s: Scenario, *, advanced: bool) -> None:
         assert followed.previous_response_id == asked.response_id, s
     else:
         assert followed.previous_response_id != asked.response_id, s
+
+
+def test_the_contract_readme_says_what_the_bot_does_for_each_error():
+    readme = (Path(__file__).parent / "contract" / "README.md").read_text()
+    assert tables() in readme, "run: python tests/contract/slack_reactions.py, and paste its tables into the README"
 
 
 # chat.postMessage: every documented error -------------------------------------------------------------------

@@ -186,7 +186,7 @@ async def test_calls_outside_the_contract_are_refused_and_recorded(fake: FakeSla
         client.api_call("chat.postMessageNow", json={"channel": "C1", "text": "x"}),  # no such method
         client.chat_postMessage(channel="C1", text="x", colour="red"),  # not an argument of the method
         client.api_call("conversations.replies", params={"channel": "C1"}),  # `ts` is required
-        client.api_call("views.publish", json={"user_id": "U1", "view": {}}),  # documented, not served here
+        client.api_call("assistant.search.info"),  # documented, not served here
     ]
     answers = []
     for call in outside:
@@ -199,7 +199,7 @@ async def test_calls_outside_the_contract_are_refused_and_recorded(fake: FakeSla
         "chat.postMessageNow",
         "chat.postMessage",
         "conversations.replies",
-        "views.publish",
+        "assistant.search.info",
     ]
     with pytest.raises(ValueError, match="not a documented error"):
         fake.fail_next("users.info", "no_such_error")

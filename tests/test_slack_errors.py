@@ -22,8 +22,8 @@ from conftest import ALICE
 from contract.slack_reactions import RATE_LIMITED, documented, reaction, tables
 from harness import say
 
-from bot import phrases
-from bot.history import message_text
+from bot.shared import phrases
+from bot.turn.history import message_text
 
 SLOW = dict(stream_chunks=4, stream_chunk_delay=0.25)  # an answer that streams for about a second
 SIDE_BY_SIDE = 24  # scenarios in flight at once

@@ -11,7 +11,7 @@ from fakes.openai_tools import CallTool
 from harness import free_port, say
 from tool_server import ToolServer
 
-from bot import phrases
+from bot.shared import phrases
 
 SLOW_ANSWER = (
     "Paris is the capital of France. It sits on the Seine, has about two million people, "

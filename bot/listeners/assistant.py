@@ -18,9 +18,10 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.middleware.assistant.async_assistant import AsyncAssistant
 
-from ..assistant_pane import AssistantPane
-from ..conversation import Conversations
-from ..routing import ConversationKey, ToMessage, workspace_of
+from bot.shared.conversation_key import ConversationKey
+from bot.slack.assistant_pane import AssistantPane
+from bot.turn.conversation import Conversations
+from bot.turn.routing import ToMessage, workspace_of
 
 
 def thread_of(event: dict[str, Any], team_id: str) -> tuple[ConversationKey, str] | None:
@@ -69,13 +70,6 @@ def register(app: AsyncApp, conversations: Conversations, pane: AssistantPane, *
         await conversations.handle(replace(message, is_assistant_thread=True))
 
     app.assistant(assistant)
-
-    async def on_dm_opened(event: dict[str, Any]) -> None:
-        # Apps on Slack's agent messaging experience (`agent_view`) get this instead of assistant_thread_started.
-        if event.get("tab") == "messages" and event.get("channel"):
-            await pane.offer_prompts(event["channel"])
-
-    app.event("app_home_opened")(on_dm_opened)
 
     async def on_app_context_changed(event: dict[str, Any], context: AsyncBoltContext) -> None:
         # `channel` is the person's DM with the bot (@slack/types AppContextChangedEvent; the event page's

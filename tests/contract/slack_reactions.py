@@ -13,27 +13,27 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parents[2]))
 
-from bot.answer_writing import WORKSPACE_REFUSALS
-from bot.posting import CONTENT_REFUSALS, PASSING_REFUSALS
-from bot.reply import STREAM_ENDED
+from bot.slack.answer_writing import WORKSPACE_REFUSALS
+from bot.slack.posting import CONTENT_REFUSALS, PASSING_REFUSALS
+from bot.slack.reply import STREAM_ENDED
 
 CATALOGUE = json.loads(Path(__file__).with_name("slack_methods.json").read_text())
 RATE_LIMITED = "ratelimited"  # HTTP 429 with Retry-After: Slack's answer to a call over its tier
 
 # The calls on the answer path, and where the bot makes them.
 ANSWER_PATH: dict[str, str] = {
-    "chat.postMessage": "an answer complete before it streams, the rest of one, a note (bot/posting.py)",
-    "chat.startStream": "opening a streamed answer, or tool progress (bot/reply.py)",
-    "chat.appendStream": "the next piece of a streamed answer, a tool's progress (bot/reply.py)",
-    "chat.stopStream": "the last piece of a streamed answer (bot/reply.py)",
-    "chat.update": "the next piece of an answer where Slack does not stream (bot/reply.py)",
-    "assistant.threads.setStatus": "'is thinking…' in a thread (bot/status.py)",
-    "reactions.add": ":eyes: on a question at a DM's top level (bot/status.py)",
-    "reactions.remove": "taking :eyes: away once answered (bot/status.py)",
-    "conversations.replies": "a thread's history, to rebuild the memory or see if the bot takes part (bot/history.py)",
-    "conversations.history": "a DM's history, to rebuild its memory (bot/history.py)",
-    "files.info": "a Slack Connect file stub, live or in history (bot/files.py)",
-    "users.info": "people's names (bot/people.py)",
+    "chat.postMessage": "an answer complete before it streams, the rest of one, a note (bot/slack/posting.py)",
+    "chat.startStream": "opening a streamed answer, or tool progress (bot/slack/reply.py)",
+    "chat.appendStream": "the next piece of a streamed answer, a tool's progress (bot/slack/reply.py)",
+    "chat.stopStream": "the last piece of a streamed answer (bot/slack/reply.py)",
+    "chat.update": "the next piece of an answer where Slack does not stream (bot/slack/reply.py)",
+    "assistant.threads.setStatus": "'is thinking…' in a thread (bot/slack/status.py)",
+    "reactions.add": ":eyes: on a question at a DM's top level (bot/slack/status.py)",
+    "reactions.remove": "taking :eyes: away once answered (bot/slack/status.py)",
+    "conversations.replies": "a thread's history, to rebuild the memory or see if the bot takes part (bot/turn/history.py)",
+    "conversations.history": "a DM's history, to rebuild its memory (bot/turn/history.py)",
+    "files.info": "a Slack Connect file stub, live or in history (bot/slack/files.py)",
+    "users.info": "people's names (bot/slack/people.py)",
 }
 
 REACTIONS: dict[str, str] = {

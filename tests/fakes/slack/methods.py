@@ -22,6 +22,7 @@ class Methods:
     statuses: list[tuple[str, str, str]]
     suggested_prompts: list[dict[str, Any]]
     titles: list[dict[str, Any]]
+    home_views: dict[str, dict[str, Any]]
     _channels: dict[str, list[Message]]
     _users: dict[str, User]
     _port: int
@@ -132,6 +133,19 @@ class Methods:
     def _set_title(self, args: dict[str, Any]) -> dict[str, Any]:
         self.titles.append(args)
         return {}
+
+    def _views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
+        # docs.slack.dev/reference/methods/views.publish: `user_id` and `view` required; a Home tab view has
+        # `type: home` and at most 100 blocks (docs.slack.dev/reference/views/home-tab-views). The page lists no
+        # error for a user Slack does not know; the fake answers `invalid_arguments`, the common error.
+        user_id, view = args["user_id"], args["view"]
+        if not isinstance(view, dict) or view.get("type") != "home" or len(view.get("blocks") or []) > 100:
+            raise SlackError("invalid_arguments")
+        check_blocks(view["blocks"])
+        if user_id not in self._users:
+            raise SlackError("invalid_arguments")
+        self.home_views[user_id] = view
+        return {"view": {"id": f"V{len(self.home_views):08d}", **view}}
 
     def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"url": f"ws://127.0.0.1:{self._port}/socket"}

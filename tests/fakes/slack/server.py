@@ -29,7 +29,7 @@ from .streams import Streams
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
-JSON_ARGS = ("blocks", "metadata", "chunks", "attachments", "prompts", "loading_messages")
+JSON_ARGS = ("blocks", "metadata", "chunks", "attachments", "prompts", "loading_messages", "view")
 PAGED_METHODS = ("conversations.replies", "conversations.history")
 # Rate tiers, per method per app per workspace (docs.slack.dev/apis/web-api/rate-limits; each method's page names
 # its tier): Tier 2 "20+ per minute", Tier 3 "50+", Tier 4 "100+". The fake allows exactly that many calls in any
@@ -104,6 +104,7 @@ class FakeSlack(Methods, Streams, Store):
         self._sockets: list[web.WebSocketResponse] = []  # in the order they connected
         self._ts = Timestamps()
         self._runner: web.AppRunner | None = None
+        self.home_views: dict[str, dict[str, Any]] = {}  # user id -> the Home view last published
         self._port = 0
         self.files = SlackFiles(team_id)
         self._handlers: dict[str, Handler] = {
@@ -125,6 +126,7 @@ class FakeSlack(Methods, Streams, Store):
             "assistant.threads.setTitle": self._set_title,
             "apps.connections.open": self._apps_connections_open,
             "files.info": self.files.info,
+            "views.publish": self._views_publish,
         }
         self.add_user(self.bot_user_id, self.bot_name, is_bot=True)
 

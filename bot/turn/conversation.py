@@ -1,0 +1,334 @@
+"""One turn of a conversation: begin (claim, recall, queue) → continued or rebuilt run → reply → finish."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.model.agent import TurnContext, TurnOutput, failure_phrase
+from bot.model.memory import ModelMemory, RunPlan
+from bot.model.options import ModelOptions
+from bot.model.tool_progress import ToolProgress, sources_markdown
+from bot.model.tools import AgentTools
+from bot.model.usage import budget_day, budget_note, over_budget, usage_line
+from bot.shared import phrases
+from bot.shared.conversation_key import ConversationKey
+from bot.slack.answer_writing import AnswerWriting
+from bot.slack.assistant_pane import set_thread_title, thread_title
+from bot.slack.files import FileReader
+from bot.slack.people import People
+from bot.slack.posting import post_notice
+from bot.slack.reply import Reply
+from bot.slack.status import StatusCue
+from bot.slack.text import mentioned_user_ids
+from bot.state.memory import Memory, Turn
+from bot.state.thread_state import Recall, ThreadState, now_ts
+from bot.turn import participation
+from bot.turn.history import (
+    RESET_EVENT,
+    BotIdentity,
+    HistoryUnavailable,
+)
+from bot.turn.model_run import ModelRun, RunSetup, describe_error, model_name
+from bot.turn.routing import IncomingMessage, is_empty_mention, is_reset_request
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TurnLimits:
+    history_budget_chars: int
+    turn_timeout_seconds: float
+    instant_answer_seconds: float  # an answer complete sooner is posted in one message, with no status shown
+    thread_memory_seconds: float  # how long after its last answer the bot follows a thread without a mention
+    daily_token_budget: int = 0  # per person and UTC day; 0: unlimited
+
+
+class Conversations:
+    """Turns Slack messages into answers; the listeners hand every message they accept to `handle`."""
+
+    def __init__(
+        self,
+        *,
+        client: AsyncWebClient,
+        memory: Memory,
+        people: People,
+        agents: AgentTools,
+        model_memory: ModelMemory,
+        bot: BotIdentity,
+        limits: TurnLimits,
+        files: FileReader,
+        options: ModelOptions | None = None,
+    ) -> None:
+        self._client = client
+        self._files = files
+        self._memory = memory
+        self._model_memory = model_memory
+        self._people = people
+        self._agents = agents
+        self.bot = bot
+        self._limits = limits
+        self._writing = AnswerWriting.for_client(client)  # shared by every answer: streaming verdicts, budgets
+        self._model_run = ModelRun(
+            client=client,
+            files=files,
+            people=people,
+            agents=agents,
+            model_memory=model_memory,
+            options=options or ModelOptions(compact_threshold_tokens=0),
+            bot=bot,
+            history_budget_chars=limits.history_budget_chars,
+        )
+        self._in_flight: set[asyncio.Task[Any]] = set()
+
+    @property
+    def in_flight(self) -> int:
+        """Messages being handled right now (answered, waiting their turn, or being remembered)."""
+        return len(self._in_flight)
+
+    # Entry points -------------------------------------------------------------------------------
+    async def handle(self, message: IncomingMessage) -> None:
+        """Answer `message` once, whatever Slack redelivers, in order with its conversation."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight.add(task)
+        try:
+            await self._handle(message)
+        except Exception:
+            logger.exception("Could not handle message %s in %s", message.ts, message.key)
+        finally:
+            if task is not None:
+                self._in_flight.discard(task)
+
+    async def reset_channel(self, team_id: str, channel_id: str) -> None:
+        """`/reset`: forget every conversation of a channel, or of a DM and all its threads."""
+        await self._memory.forget_channel(team_id, channel_id, now_ts())
+
+    async def reset_thread(self, key: ConversationKey, *, user_id: str) -> None:
+        """The message shortcut: forget one thread, and leave a note in it saying so."""
+        await self._forget_thread(key, now_ts())
+        try:
+            await post_reset_note(self._client, key, user_id=user_id)
+        except SlackApiError as error:
+            logger.warning("Could not leave a reset note in %s: %s", key, error.response.get("error"))
+
+    async def drain(self, seconds: float) -> None:
+        """Let in-flight turns finish (on shutdown); cancel what is left after `seconds`."""
+        pending = {t for t in self._in_flight if t is not asyncio.current_task()}
+        if not pending:
+            return
+        logger.info("Finishing %d turn(s) before stopping", len(pending))
+        _done, still_running = await asyncio.wait(pending, timeout=seconds)
+        for task in still_running:
+            task.cancel()
+        if still_running:
+            await asyncio.wait(still_running, timeout=2)
+            logger.warning("Abandoned %d turn(s) at shutdown; nothing of them was remembered", len(still_running))
+
+    # The turn ------------------------------------------------------------------------------------
+    async def _handle(self, message: IncomingMessage) -> None:
+        key = message.key
+        resetting = is_reset_request(message.text, self.bot.user_id)
+        empty = is_empty_mention(message.text, self.bot.user_id) and not message.files
+        too_long = len(message.text) > self._limits.history_budget_chars
+        turn = await self._memory.begin_turn(
+            key,
+            message.ts,
+            requires_part=message.needs_participation,
+            # A mention makes the bot part of the thread from now on: a follow-up sent while this turn runs
+            # is answered too. A hint or a refusal keeps the next message there answered.
+            joins=not resetting and (empty or too_long or (message.mentioned and not message.is_dm)),
+            answers=not (resetting or empty or too_long),
+        )
+        if turn is None:
+            return  # a repeat delivery
+        try:
+            await self._take_turn(message, turn, resetting=resetting, empty=empty, too_long=too_long)
+        finally:
+            await turn.leave()  # a no-op once the turn finished
+
+    async def _take_turn(
+        self, message: IncomingMessage, turn: Turn, *, resetting: bool, empty: bool, too_long: bool
+    ) -> None:
+        key = message.key
+        prefetched: list[dict[str, Any]] | None = None
+        if message.needs_participation and turn.recall.state is None:
+            taking_part, prefetched = await participation.taking_part(
+                message,
+                turn.recall,
+                client=self._client,
+                memory=self._memory,
+                bot=self.bot,
+                thread_memory_seconds=self._limits.thread_memory_seconds,
+            )
+            if not taking_part:
+                return
+        if resetting:
+            await self._forget_thread(key, message.ts)
+            await self._confirm(message, phrases.RESET_THREAD)
+            return
+        if empty:
+            hint = phrases.DM_HINT if message.is_dm else phrases.HINT.format(bot=self.bot.user_id)
+            await post_notice(self._client, key.channel_id, message.reply_thread_ts, hint)
+            return
+        if too_long:
+            text = phrases.MESSAGE_TOO_LONG.format(length=len(message.text), limit=self._limits.history_budget_chars)
+            await post_notice(self._client, key.channel_id, message.reply_thread_ts, text)
+            return
+        answering = False
+        try:
+            async with turn.in_order() as recall:
+                answering = True
+                await self._answer(message, turn, recall, prefetched)
+        except asyncio.CancelledError:
+            if not answering:  # shutting down before this message's turn came: say so, don't leave it unanswered
+                with contextlib.suppress(Exception):
+                    await post_notice(self._client, key.channel_id, message.reply_thread_ts, phrases.RESTARTING)
+            raise
+
+    async def _forget_thread(self, key: ConversationKey, reset_ts: str) -> None:
+        """Forget a thread for good: in Redis, and where the model's memory of it lives."""
+        recall = await self._memory.recall(key)
+        await self._memory.forget_thread(key, reset_ts)
+        superseded = recall.superseded_reference(mode=self._model_memory.mode)
+        if superseded:
+            await self._model_memory.forget(key, superseded)
+
+    async def _answer(
+        self, message: IncomingMessage, turn: Turn, recall: Recall, prefetched: list[dict[str, Any]] | None
+    ) -> None:
+        """The steps of an answer: the budget, who speaks where, the model run written into Slack, then memory."""
+        key = message.key
+        day = budget_day(message.ts)
+        if await self._over_budget(message, day):
+            # No model call: a short note, and the memory is left as it was.
+            await turn.finish(None)
+            await post_notice(self._client, key.channel_id, message.reply_thread_ts, budget_note(message.ts))
+            return
+        mentioned = [u for u in mentioned_user_ids(message.text) if u != self.bot.user_id]
+        speaker_names = await self._people.names(key.team_id, [message.user_id, *mentioned])
+        context = TurnContext(
+            speaker_id=message.user_id,
+            speaker_name=speaker_names.get(message.user_id),
+            place=describe_place(message, viewed_channel_id=recall.viewed_channel_id),
+            people=speaker_names,
+        )
+        if message.is_assistant_thread and recall.state is None and recall.from_redis:
+            await self._title_assistant_thread(message, speaker_names)  # the thread's first question names it
+        reply = self._reply_for(message)
+        cue = StatusCue(
+            self._client,
+            channel=key.channel_id,
+            thread_ts=message.reply_thread_ts,
+            message_ts=message.ts,
+            delay=self._limits.instant_answer_seconds,
+        )
+        progress = ToolProgress(conversation=str(key), show_tasks=reply.show_tasks, show_line=cue.show_line)
+        cue.start()  # just before the try whose finally clears it
+        try:
+            async with asyncio.timeout(self._limits.turn_timeout_seconds):
+                agent = await self._agents.for_channel(key.channel_id)
+                setup = RunSetup(agent, context, reply, progress)
+                plan, output = await self._model_run.run(message, recall, setup, speaker_names, prefetched)
+            await reply.finish(output.text + sources_markdown(output.sources))
+        except SlackApiError as error:
+            logger.error(
+                "Could not post the answer in %s: %s; the conversation was not advanced",
+                key,
+                error.response.get("error"),
+            )
+            return
+        except Exception as error:
+            logger.warning("Turn failed in %s: %s", key, describe_error(error))
+            await reply.fail(phrases.NO_HISTORY if isinstance(error, HistoryUnavailable) else failure_phrase(error))
+            await turn.finish(None)  # the memory stays as it was; the next message here is still answered
+            return
+        except asyncio.CancelledError:
+            # Shutting down and this turn ran out of time: say so rather than leave the question hanging.
+            await reply.fail(phrases.RESTARTING)
+            raise
+        finally:
+            await cue.clear(replied=bool(reply.posted))
+        logger.info(
+            usage_line(
+                str(key), model=model_name(agent), how=output.how, compacted=output.compacted, usage=output.usage
+            )
+        )
+        await self._remember(message, turn, recall, plan, output, day)
+
+    async def _over_budget(self, message: IncomingMessage, day: str) -> bool:
+        budget = self._limits.daily_token_budget
+        if not budget:
+            return False
+        return over_budget(await self._memory.usage.tokens_today(message.key.team_id, message.user_id, day), budget)
+
+    async def _title_assistant_thread(self, message: IncomingMessage, speaker_names: dict[str, str]) -> None:
+        question = message.text or " ".join(str(f.get("name") or "") for f in message.files)
+        title = thread_title(question, bot_user_id=self.bot.user_id, names=speaker_names)
+        await set_thread_title(self._client, message.key, title)
+
+    def _reply_for(self, message: IncomingMessage) -> Reply:
+        key = message.key
+        return Reply(
+            self._writing,
+            channel=key.channel_id,
+            thread_ts=message.reply_thread_ts,
+            team_id=key.team_id,
+            recipient_team_id=message.user_team_id or key.team_id,
+            user_id=message.user_id,
+            stream_after=self._limits.instant_answer_seconds,
+        )
+
+    async def _remember(
+        self, message: IncomingMessage, turn: Turn, recall: Recall, plan: RunPlan, output: TurnOutput, day: str
+    ) -> None:
+        """Advance the conversation's memory to this answer (if still current), then count its tokens."""
+        key = message.key
+        state = ThreadState(
+            response_id=await self._model_memory.keep(key, plan, output),
+            stored_at=time.time(),
+            anchor_ts=message.ts,
+            reset_ts=recall.state.reset_ts if recall.state else "",
+            memory_mode=self._model_memory.mode,
+        )
+        await turn.finish(state)
+        usage = output.usage
+        await self._memory.usage.record(
+            key, user_id=message.user_id, day=day, total=usage.total_tokens, counters=usage.counters()
+        )
+
+    async def _confirm(self, message: IncomingMessage, text: str) -> None:
+        try:
+            await self._client.chat_postEphemeral(
+                channel=message.key.channel_id,
+                user=message.user_id,
+                thread_ts=message.reply_thread_ts,
+                text=text,
+            )
+        except SlackApiError as error:
+            logger.warning("Could not confirm a reset in %s: %s", message.key, error.response.get("error"))
+
+
+async def post_reset_note(client: AsyncWebClient, key: ConversationKey, *, user_id: str) -> None:
+    await client.chat_postMessage(
+        channel=key.channel_id,
+        thread_ts=key.thread_ts or None,
+        text=phrases.RESET_THREAD_NOTE.format(user=user_id),
+        metadata={"event_type": RESET_EVENT, "event_payload": {}},
+    )
+
+
+def describe_place(message: IncomingMessage, *, viewed_channel_id: str = "") -> str:
+    beside = f" (the person has the channel <#{viewed_channel_id}> open beside it)" if viewed_channel_id else ""
+    if message.is_assistant_thread:
+        return "a chat in Slack's AI assistant pane" + beside
+    if message.is_dm:
+        return ("a direct message" if message.key.is_dm_running else "a thread of a direct message") + beside
+    return f"a thread in the channel <#{message.key.channel_id}>"

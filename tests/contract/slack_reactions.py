@@ -30,7 +30,7 @@ ANSWER_PATH: dict[str, str] = {
     "assistant.threads.setStatus": "'is thinking…' in a thread (bot/slack/status.py)",
     "reactions.add": ":eyes: on a question at a DM's top level (bot/slack/status.py)",
     "reactions.remove": "taking :eyes: away once answered (bot/slack/status.py)",
-    "conversations.replies": "a thread's history, to rebuild the memory or see if the bot takes part (bot/turn/history.py)",
+    "conversations.replies": "a thread's history: to rebuild, or to see if the bot takes part (bot/turn/history.py)",
     "conversations.history": "a DM's history, to rebuild its memory (bot/turn/history.py)",
     "files.info": "a Slack Connect file stub, live or in history (bot/slack/files.py)",
     "users.info": "people's names (bot/slack/people.py)",

@@ -67,9 +67,13 @@ async def side_by_side(items: list[Scenario], step: Callable[[Scenario], Awaitab
 
 
 def request_for(model, marker: str):
+    """The model request that answered the message ending in `marker` (the last one, should the OpenAI client have
+    timed out and asked again on a loaded machine)."""
     said = re.compile(rf": {re.escape(marker)}(?!\w)")
-    [request] = [r for r in model.requests if said.search(r.last_user_text)]
-    return request
+    matching = [r for r in model.requests if said.search(r.last_user_text)]
+    answered = [r for r in matching if r.status == 200]
+    assert matching, f"no model request for {marker}"
+    return (answered or matching)[-1]
 
 
 def texts(slack, scenario: Scenario) -> list[str]:
@@ -132,21 +136,21 @@ def test_the_contract_readme_says_what_the_bot_does_for_each_error():
 
 
 async def test_every_error_of_posting_an_answer(start_bot, slack, model):
-    bot = await start_bot(instant_answer_seconds=3.0)  # answers are posted whole, in one call
+    bot = await start_bot(instant_answer_seconds=60.0)  # answers are posted whole, in one call, however loaded
     items = scenarios("chat.postMessage", documented("chat.postMessage"))
     for s in items:
         inject(slack, s)
 
-    await ask_and_follow_up(bot, slack, items)
+    first_round = await ask_and_follow_up(bot, slack, items)
 
     for s in items:
         answer, later = (request_for(model, f"{m}-{s.error}").reply_text for m in "qf")
-        shown, posts = texts(slack, s), len(calls_in(slack, "chat.postMessage", s))
+        shown, posts = texts(slack, s), len(calls_in(slack, "chat.postMessage", s, first_round))
         if s.expected == "lost":  # Slack will not take it here: nothing shown, nothing remembered, one try
-            assert (shown, posts) == ([later], 2), s  # (the second post is the follow-up's answer)
+            assert (shown, posts) == ([later], 1), s
             assert_memory(model, s, advanced=False)
         else:  # waits, once_more, plain_text: the answer arrives once, after one more try
-            assert (shown, posts) == ([answer, later], 3), s
+            assert (shown, posts) == ([answer, later], 2), s
             assert_memory(model, s, advanced=True)
 
 

@@ -25,7 +25,7 @@ from harness import say
 from bot.shared import phrases
 from bot.turn.history import message_text
 
-SLOW = dict(stream_chunks=4, stream_chunk_delay=0.25)  # an answer that streams for about a second
+SLOW = dict(stream_chunks=6, stream_chunk_delay=0.3)  # an answer that streams for about 1.5 s: a few appends
 SIDE_BY_SIDE = 24  # scenarios in flight at once
 
 

@@ -49,7 +49,9 @@ REACTIONS: dict[str, str] = {
     "rest_posted": "the message keeps what it shows; the rest is posted after it",
     "eyes_instead": "puts :eyes: on the question instead",
     "ignored": "logged; the answer is not affected",
-    "history_note": "tells the person it could not read the conversation's history; the memory stays as it was",
+    "history_note": "tells the person it could not read the conversation's history; the memory stays as it was "
+    "(a follow-up without a mention, in a thread Redis no longer knows, is left unanswered: better silent than "
+    "intrusive)",
     "file_note": "tells the model the file could not be read, and why; the answer goes on",
     "id_for_name": "the model sees the person's id instead of a name",
 }

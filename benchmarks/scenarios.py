@@ -17,10 +17,10 @@ from fakes.slack import Call, FakeSlack
 from harness import BOT_TOKEN, RedisServer
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.history import read_thread
-from bot.memory import Memory
-from bot.redis_link import RedisGuard
-from bot.routing import ConversationKey
+from bot.shared.conversation_key import ConversationKey
+from bot.state.memory import Memory
+from bot.state.redis_link import RedisGuard
+from bot.turn.history import read_thread
 
 from .apps import AppProcess
 
@@ -443,8 +443,8 @@ async def accounting_round_trips(stack: Stack) -> tuple[float, float]:
         await action()
         return await stack.redis_round_trips() - before - 1
 
-    budget_read = await trips(lambda: memory.tokens_today(key.team_id, ALICE, "2026-01-01"))
+    budget_read = await trips(lambda: memory.usage.tokens_today(key.team_id, ALICE, "2026-01-01"))
     record = await trips(
-        lambda: memory.record_usage(key, user_id=ALICE, day="2026-01-01", total=1100, counters=counters)
+        lambda: memory.usage.record(key, user_id=ALICE, day="2026-01-01", total=1100, counters=counters)
     )
     return float(budget_read), float(record)

@@ -17,7 +17,7 @@ from pathlib import Path
 from aiohttp import web
 
 MODEL = "gpt-test"
-# The bot's listen backlog (bot.server.LISTEN_BACKLOG, not imported: the floor's memory must be its own).
+# The bot's listen backlog (bot.running.server.LISTEN_BACKLOG, not imported: the floor's memory must be its own).
 LISTEN_BACKLOG = 2048
 
 

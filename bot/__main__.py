@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import sys
 
-from .logs import configure_logging
-from .processes import serve_here, serve_in_workers
-from .settings import Settings, SettingsError
+from bot.running.logs import configure_logging
+from bot.running.processes import serve_here, serve_in_workers
+from bot.running.settings import Settings, SettingsError
 
 USAGE = "usage: python -m bot [doctor]"
 
@@ -15,7 +15,7 @@ USAGE = "usage: python -m bot [doctor]"
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if args == ["doctor"]:
-        from .doctor import main as doctor
+        from bot.running.doctor import main as doctor
 
         return doctor()
     if args:

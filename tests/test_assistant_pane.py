@@ -8,7 +8,7 @@ from typing import Any
 from conftest import ALICE
 from harness import say
 
-from bot import phrases
+from bot.shared import phrases
 
 DM = "D1"
 

@@ -15,7 +15,7 @@ async def test_three_people_alternating_share_one_cached_prefix_per_thread(start
     slack.add_user(CAROL, "Carol Danvers", "carol")
     bot = await start_bot()
     model.cache_min_tokens, model.cache_step_tokens = 1, 1  # a short thread: every cached token counts
-    caplog.set_level(logging.INFO, logger="bot.conversation")
+    caplog.set_level(logging.INFO, logger="bot.turn.conversation")
     people = [ALICE, BOB, CAROL]
     threads = []
     for channel in ("C1", "C2"):

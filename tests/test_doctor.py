@@ -15,7 +15,7 @@ from fakes.slack import BOT_SCOPES, FakeSlack
 from harness import SIGNING_SECRET, env_for_subprocess, free_port
 from test_running import APP_TOKEN, OPENAI_KEY, assert_no_secret_in, base_env
 
-from bot.doctor import Outcome, diagnose, find_manifest
+from bot.running.doctor import Outcome, diagnose, find_manifest
 
 MANIFEST = Path(__file__).parents[1] / "manifest.yml"
 

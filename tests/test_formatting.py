@@ -7,7 +7,7 @@ import re
 from conftest import ALICE
 from harness import say
 
-from bot.render import MESSAGE_MARKDOWN_LIMIT, plain_text
+from bot.slack.render import MESSAGE_MARKDOWN_LIMIT, plain_text
 
 MARKDOWN_ANSWER = """\
 # Deploying

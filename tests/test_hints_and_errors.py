@@ -5,7 +5,7 @@ from __future__ import annotations
 from conftest import ALICE
 from harness import say
 
-from bot import phrases
+from bot.shared import phrases
 
 
 async def test_an_empty_mention_gets_a_hint_listing_what_the_bot_can_do(bot, slack, model):

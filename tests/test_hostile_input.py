@@ -12,7 +12,7 @@ import redis.asyncio as aioredis
 from conftest import ALICE, BOB
 from harness import say, sign
 
-from bot import phrases
+from bot.shared import phrases
 
 Forgery = Callable[[str], dict[str, str]]
 

@@ -9,7 +9,7 @@ from conftest import ALICE, BOB
 from fakes.openai import RecordedRequest, count_tokens
 from harness import say
 
-from bot import phrases
+from bot.shared import phrases
 
 DM = "D1"
 FILLER = "with a few words of detail so that the thread grows at a realistic pace, " * 2
@@ -112,7 +112,7 @@ async def test_a_message_that_alone_exceeds_the_window_gets_a_true_note(start_bo
 async def test_a_gateway_that_refuses_compaction_and_the_cache_key_still_gets_answers(start_bot, slack, model, caplog):
     bot = await start_bot()
     model.unknown_parameters = {"context_management", "prompt_cache_key"}
-    caplog.set_level(logging.WARNING, logger="bot.model_options")
+    caplog.set_level(logging.WARNING, logger="bot.model.options")
 
     question = await say(bot, slack, "C1", ALICE, "<@UBOT> hello")
     await slack.wait_for_bot_messages("C1", question["ts"], 1)

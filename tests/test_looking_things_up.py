@@ -13,12 +13,12 @@ from fakes.openai_tools import CallTool, Citation, SearchTheWeb
 from harness import free_port, say
 from tool_server import TICKETS, ToolServer
 
-from bot import phrases
-from bot.agent_config import AgentConfig, configured_mcp_servers
-from bot.agent_tools import AgentTools
-from bot.mcp_servers import probe
+from bot.model.config import AgentConfig, configured_mcp_servers
+from bot.model.mcp_servers import probe
+from bot.model.tools import AgentTools
+from bot.shared import phrases
 
-TOOL_LOG = "bot.tool_progress"
+TOOL_LOG = "bot.model.tool_progress"
 TICKETS_LINE = TICKETS["T-42"]
 
 

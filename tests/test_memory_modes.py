@@ -12,7 +12,7 @@ from conftest import ALICE, BOB
 from harness import BotUnderTest, say, thread_with
 from test_shared_files import png, screenshot, share
 
-from bot.model_memory.local import VISUAL_DROPPED
+from bot.model.memory.local import VISUAL_DROPPED
 
 
 async def _thread(bot: BotUnderTest, slack, lines: list[str], channel: str = "C1") -> str:

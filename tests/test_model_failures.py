@@ -6,7 +6,7 @@ import pytest
 from conftest import ALICE, all_memory_modes
 from harness import say
 
-from bot import phrases
+from bot.shared import phrases
 
 
 async def _thread_with_one_answer(bot, slack) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.history import BotIdentity, conversation_input
+from bot.turn.history import BotIdentity, conversation_input
 
 BOT = BotIdentity(user_id="UBOT", bot_id="BBOT")
 NAMES = {"UALICE": "alice", "UBOB": "bob"}

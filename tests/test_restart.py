@@ -7,7 +7,7 @@ import asyncio
 from conftest import ALICE
 from harness import say
 
-from bot import phrases
+from bot.shared import phrases
 
 
 async def test_an_answer_under_way_at_shutdown_is_finished_and_remembered(start_bot, slack, model):

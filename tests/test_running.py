@@ -18,7 +18,7 @@ from fakes.openai import FakeOpenAI
 from fakes.slack import FakeSlack
 from harness import BOT_TOKEN, SIGNING_SECRET, env_for_subprocess, event_envelope, free_port, sign
 
-from bot.settings import Settings, SettingsError
+from bot.running.settings import Settings, SettingsError
 
 OPENAI_KEY = "sk-test-key-for-the-subprocess"
 APP_TOKEN = "xapp-1-A0001-test-app-token"

@@ -7,7 +7,7 @@ import logging
 from conftest import ALICE
 from harness import say
 
-from bot import phrases
+from bot.shared import phrases
 
 
 async def test_a_rate_limited_answer_is_posted_after_slacks_retry_after(bot, slack, model):

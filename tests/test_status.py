@@ -5,7 +5,7 @@ from __future__ import annotations
 from conftest import ALICE
 from harness import say
 
-from bot.status import THINKING_REACTION, THINKING_STATUS
+from bot.slack.status import THINKING_REACTION, THINKING_STATUS
 
 
 async def test_a_slow_answer_in_a_channel_thread_shows_slacks_thinking_status_until_it_is_there(bot, slack, model):

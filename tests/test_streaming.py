@@ -5,7 +5,7 @@ from __future__ import annotations
 from conftest import ALICE
 from harness import say
 
-from bot import phrases
+from bot.shared import phrases
 
 SLOW_ANSWER = (
     "Paris is the capital of France. It sits on the Seine, has about two million people, "

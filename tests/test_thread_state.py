@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.thread_state import Recall, ThreadState
+from bot.state.thread_state import Recall, ThreadState
 
 DAY = 86400.0
 NOW = 1_800_000_000.0

@@ -1,4 +1,7 @@
-"""Slack listeners, one file per surface. They only translate payloads and hand them on."""
+"""Slack listeners, one file per surface. They only translate payloads and hand them on to the turn.
+
+May import `bot.turn`, `bot.slack`, `bot.model`, `bot.state` and `bot.shared`; only `bot.running` imports them.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +10,10 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 
-from ..assistant_pane import AssistantPane
-from ..conversation import Conversations
-from ..routing import IncomingMessage, message_from_event, workspace_of
-from . import assistant, commands, messages, shortcuts
+from bot.listeners import assistant, commands, messages, shortcuts
+from bot.slack.assistant_pane import AssistantPane
+from bot.turn.conversation import Conversations
+from bot.turn.routing import IncomingMessage, message_from_event, workspace_of
 
 
 def register(

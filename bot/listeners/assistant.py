@@ -18,9 +18,10 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.middleware.assistant.async_assistant import AsyncAssistant
 
-from ..assistant_pane import AssistantPane
-from ..conversation import Conversations
-from ..routing import ConversationKey, ToMessage, workspace_of
+from bot.shared.conversation_key import ConversationKey
+from bot.slack.assistant_pane import AssistantPane
+from bot.turn.conversation import Conversations
+from bot.turn.routing import ToMessage, workspace_of
 
 
 def thread_of(event: dict[str, Any], team_id: str) -> tuple[ConversationKey, str] | None:

@@ -8,9 +8,9 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 
-from .. import phrases
-from ..conversation import Conversations
-from ..routing import workspace_of
+from bot.shared import phrases
+from bot.turn.conversation import Conversations
+from bot.turn.routing import workspace_of
 
 
 def register(app: AsyncApp, conversations: Conversations) -> None:

@@ -7,8 +7,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 
-from ..conversation import Conversations
-from ..routing import ToMessage
+from bot.turn.conversation import Conversations
+from bot.turn.routing import ToMessage
 
 
 def register(app: AsyncApp, conversations: Conversations, *, to_message: ToMessage) -> None:

@@ -9,9 +9,10 @@ from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.context.respond.async_respond import AsyncRespond
 
-from .. import phrases
-from ..conversation import Conversations
-from ..routing import ConversationKey, workspace_of
+from bot.shared import phrases
+from bot.shared.conversation_key import ConversationKey
+from bot.turn.conversation import Conversations
+from bot.turn.routing import workspace_of
 
 CALLBACK_ID = "reset_thread"
 

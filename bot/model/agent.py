@@ -1,0 +1,260 @@
+"""The agent: its instructions, and one streamed run chained with `previous_response_id`."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import openai
+from agents import (
+    Agent,
+    MaxTurnsExceeded,
+    Model,
+    ModelBehaviorError,
+    ModelSettings,
+    OpenAIChatCompletionsModel,
+    OpenAIResponsesModel,
+    RunConfig,
+    RunContextWrapper,
+    Runner,
+)
+from agents.items import MessageOutputItem, ToolCallItem, ToolCallOutputItem
+from agents.models.default_models import get_default_model_settings
+from openai import AsyncOpenAI
+
+from bot.model.usage import TurnUsage
+from bot.shared import phrases
+
+BASE_INSTRUCTIONS = """\
+You are a helpful assistant in a Slack workspace. Several people may talk to you in one thread: \
+every user message starts with its author as "Name (<@USERID>):", and ends with the ids of the people \
+it mentions. Answer the latest message, keeping in mind who said what. To mention someone, write <@USERID> exactly. \
+Write in GitHub-flavoured Markdown (headings, lists, tables, fenced code) and keep answers as \
+short as the question allows."""
+
+
+@dataclass(frozen=True)
+class TurnContext:
+    """Who is speaking and where. Only the place goes into the instructions, which are then the same on every
+    turn of a conversation (a prefix the prompt cache can reuse); the user turn itself names its author."""
+
+    speaker_id: str
+    speaker_name: str | None
+    place: str  # e.g. "a direct message" or "a thread in the channel <#C123>"
+    people: dict[str, str] = field(default_factory=dict)  # user id -> name, for those mentioned
+    # Tool calls that failed in this run (noted by the tools' failure handler, read for progress and logs).
+    failed_tool_calls: set[str] = field(default_factory=set, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Source:
+    title: str
+    url: str
+
+
+@dataclass(frozen=True)
+class TurnOutput:
+    text: str
+    response_id: str  # "" where the model server has none (Chat Completions)
+    usage: TurnUsage = field(default_factory=TurnUsage)
+    compacted: bool = False  # OpenAI compacted the context in this turn
+    how: str = ""  # how the context was given: chained, rebuilt, new, or the message alone
+    sources: tuple[Source, ...] = ()  # web pages the answer cites (url_citation annotations)
+    items: list[dict[str, Any]] = field(default_factory=list)  # the run's input and everything it produced
+
+
+@dataclass(frozen=True)
+class ToolActivity:
+    """A tool call starting or ending inside a run; `name` is "web_search" for OpenAI's hosted search."""
+
+    call_id: str
+    name: str
+    state: Literal["started", "done", "failed"]
+
+
+WEB_SEARCH = "web_search"
+FAILED_RESULT = "failed"  # a tool output's custom data key: the tool itself reported an error
+
+
+class ContextOverflow(Exception):
+    """The request did not fit in the model's context window (`context_length_exceeded`): rebuild it smaller."""
+
+
+def build_agent(
+    *,
+    model: str,
+    client: AsyncOpenAI,
+    extra_instructions: str = "",
+    api: str = "responses",
+    model_settings: Callable[[ModelSettings], ModelSettings] = lambda settings: settings,
+) -> Agent[TurnContext]:
+    """`model_settings` adjusts the model's defaults to where memory lives (store, included reasoning)."""
+
+    def instructions(wrapper: RunContextWrapper[TurnContext], _agent: Agent[TurnContext]) -> str:
+        return turn_instructions(wrapper.context, extra_instructions)
+
+    chat: Model = (
+        OpenAIChatCompletionsModel(model=model, openai_client=client)
+        if api == "chat_completions"
+        else OpenAIResponsesModel(model=model, openai_client=client)
+    )
+    return Agent[TurnContext](
+        name="Slack assistant",
+        instructions=instructions,
+        model=chat,
+        model_settings=model_settings(get_default_model_settings(model)),
+    )
+
+
+def turn_instructions(context: TurnContext, extra: str = "") -> str:
+    """Byte-identical for every turn of a conversation: nothing here names the speaker."""
+    lines = [BASE_INSTRUCTIONS, f"You are talking in {context.place}."]
+    if extra:
+        lines.append(extra)
+    return "\n\n".join(lines)
+
+
+async def run_turn(
+    agent: Agent[TurnContext],
+    input_items: list[dict[str, Any]],
+    *,
+    context: TurnContext,
+    run_options: dict[str, Any],
+    on_text: Callable[[str], Awaitable[None]],
+    settings: ModelSettings | None = None,
+    on_tool: Callable[[ToolActivity], Awaitable[None]] | None = None,
+    max_turns: int = 10,
+) -> TurnOutput:
+    """Run one turn (tool calls included), handing each piece of text to `on_text` as the model writes it
+    and each tool call's start and end to `on_tool`.
+
+    `run_options` are the Agents SDK's memory arguments (`previous_response_id`, `conversation_id`);
+    `settings` (this conversation's cache key, compaction) go with this run only, over the agent's own."""
+    result = Runner.run_streamed(
+        agent,
+        input_items,  # type: ignore[arg-type]
+        context=context,
+        max_turns=max_turns,
+        run_config=RunConfig(model_settings=settings) if settings is not None else None,
+        **run_options,
+    )
+    compacted = False
+    streamed = ""
+    text_item = ""
+    tool_names: dict[str, str] = {}
+    try:
+        async for event in result.stream_events():
+            if event.type == "raw_response_event":
+                data = event.data
+                if data.type == "response.output_text.delta":
+                    if streamed and data.item_id != text_item:  # a later message of the run: a new paragraph
+                        await on_text("\n\n")
+                        streamed += "\n\n"
+                    text_item = data.item_id
+                    streamed += data.delta
+                    await on_text(data.delta)
+                elif on_tool is not None:
+                    activity = web_search_activity(data)
+                    if activity is not None:
+                        await on_tool(activity)
+            elif event.type == "run_item_stream_event":
+                if event.item.type == "compaction_item":
+                    compacted = True
+                elif on_tool is not None:
+                    activity = function_tool_activity(event.item, tool_names, context)
+                    if activity is not None:
+                        await on_tool(activity)
+    except openai.APIStatusError as error:
+        if is_context_overflow(error):
+            raise ContextOverflow() from error
+        raise  # whether the memory is gone is the memory mode's to say (ModelMemory.is_gone)
+    except ModelBehaviorError as error:
+        result.cancel()
+        if is_context_overflow(error):  # the same refusal, inside the stream (response.failed or error event)
+            raise ContextOverflow() from error
+        raise
+    except BaseException:
+        result.cancel()
+        raise
+    return TurnOutput(
+        text=streamed or str(result.final_output or ""),
+        response_id=result.last_response_id or "",
+        sources=cited_sources(result.new_items),
+        usage=TurnUsage.of_run(result.context_wrapper.usage),
+        compacted=compacted or any(i.type == "compaction_item" for i in result.new_items),
+        items=[dict(item) for item in result.to_input_list()],
+    )
+
+
+def web_search_activity(data: Any) -> ToolActivity | None:
+    """OpenAI's hosted web search runs inside one response: its progress comes as raw stream events."""
+    if data.type == "response.web_search_call.in_progress":
+        return ToolActivity(data.item_id, WEB_SEARCH, "started")
+    if data.type == "response.web_search_call.completed":
+        return ToolActivity(data.item_id, WEB_SEARCH, "done")
+    item = getattr(data, "item", None)
+    ended = data.type == "response.output_item.done" and getattr(item, "type", "") == "web_search_call"
+    if ended and item.status in ("failed", "incomplete"):
+        return ToolActivity(item.id, WEB_SEARCH, "failed")
+    return None
+
+
+def function_tool_activity(item: Any, names: dict[str, str], context: TurnContext) -> ToolActivity | None:
+    """Function tools (MCP tools among them) run between model calls: the SDK reports them as run items."""
+    if isinstance(item, ToolCallItem) and getattr(item.raw_item, "type", "") == "function_call":
+        raw = item.raw_item
+        names[raw.call_id] = raw.name  # type: ignore[union-attr]
+        return ToolActivity(raw.call_id, raw.name, "started")  # type: ignore[union-attr]
+    if isinstance(item, ToolCallOutputItem):
+        call_id = item.call_id or ""
+        if call_id not in names:
+            return None
+        failed = call_id in context.failed_tool_calls or bool((item.custom_data or {}).get(FAILED_RESULT))
+        return ToolActivity(call_id, names[call_id], "failed" if failed else "done")
+    return None
+
+
+def cited_sources(items: list[Any]) -> tuple[Source, ...]:
+    """The pages the answer cites (`url_citation` annotations), each once, in the order they are cited."""
+    sources: dict[str, Source] = {}
+    for item in items:
+        if not isinstance(item, MessageOutputItem):
+            continue
+        for part in item.raw_item.content:
+            for annotation in getattr(part, "annotations", None) or []:
+                if getattr(annotation, "type", "") == "url_citation" and annotation.url not in sources:
+                    sources[annotation.url] = Source(title=annotation.title or annotation.url, url=annotation.url)
+    return tuple(sources.values())
+
+
+def is_context_overflow(error: openai.APIStatusError | ModelBehaviorError) -> bool:
+    """OpenAI's `context_length_exceeded`: as an HTTP 400, or (the Agents SDK's ModelBehaviorError) in a stream."""
+    if isinstance(error, openai.APIStatusError):
+        return getattr(error, "code", None) == "context_length_exceeded"
+    return "context_length_exceeded" in str(error)
+
+
+def failure_phrase(error: BaseException) -> str:
+    """What to tell the people in the thread when the model could not answer."""
+    if isinstance(error, MaxTurnsExceeded):
+        return phrases.TOO_MANY_STEPS
+    if isinstance(error, ContextOverflow):
+        return phrases.TOO_LARGE_EVEN_ALONE  # raised only once the message was sent on its own
+    if isinstance(error, openai.RateLimitError):
+        code = getattr(error, "code", None)
+        return phrases.TOO_LARGE if code == "tokens_exceeded" else phrases.BUSY
+    if isinstance(error, openai.APITimeoutError | asyncio.TimeoutError | TimeoutError):
+        return phrases.TOO_SLOW
+    if isinstance(error, openai.APIConnectionError | openai.InternalServerError):
+        return phrases.UNAVAILABLE
+    if isinstance(error, openai.APIStatusError):
+        if error.status_code == 413 or getattr(error, "code", None) in (
+            "context_length_exceeded",
+            "string_above_max_length",
+        ):
+            return phrases.TOO_LARGE
+        if error.status_code >= 500:
+            return phrases.UNAVAILABLE
+    return phrases.FAILED

@@ -1,0 +1,73 @@
+"""What a turn cost: its tokens, the log line that says so, and the per-user daily budget (pure functions)."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from agents import Usage
+
+from bot.shared import phrases
+from bot.state.thread_state import ts_value
+
+
+@dataclass(frozen=True)
+class TurnUsage:
+    input_tokens: int = 0
+    cached_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_tokens: int = 0
+
+    @classmethod
+    def of_run(cls, usage: Usage) -> TurnUsage:
+        """Summed over every model call of the run (the Agents SDK adds them up)."""
+        return cls(
+            input_tokens=usage.input_tokens,
+            cached_tokens=usage.input_tokens_details.cached_tokens or 0,
+            output_tokens=usage.output_tokens,
+            reasoning_tokens=usage.output_tokens_details.reasoning_tokens or 0,
+        )
+
+    @property
+    def total_tokens(self) -> int:
+        """What the daily budget counts: every input token (cached or not) and every output token."""
+        return self.input_tokens + self.output_tokens
+
+    def counters(self) -> dict[str, int]:
+        return {
+            "input": self.input_tokens,
+            "cached": self.cached_tokens,
+            "output": self.output_tokens,
+            "reasoning": self.reasoning_tokens,
+        }
+
+
+def usage_line(conversation: str, *, model: str, how: str, compacted: bool, usage: TurnUsage) -> str:
+    """One log line per turn: where, which model, how the context was built, and the tokens."""
+    return (
+        f"turn usage conversation={conversation} model={model} context={how}{'+compacted' if compacted else ''} "
+        f"input={usage.input_tokens} cached={usage.cached_tokens} output={usage.output_tokens} "
+        f"reasoning={usage.reasoning_tokens}"
+    )
+
+
+def budget_day(message_ts: str) -> str:
+    """The UTC day a message was sent on, by Slack's clock: the day its tokens count towards."""
+    return _moment(message_ts).strftime("%Y-%m-%d")
+
+
+def over_budget(tokens_today: int, budget: int) -> bool:
+    return budget > 0 and tokens_today >= budget
+
+
+def budget_note(message_ts: str) -> str:
+    """The polite note for a person over today's budget, saying when it resets."""
+    moment = _moment(message_ts)
+    midnight = datetime.datetime.combine(moment.date() + datetime.timedelta(days=1), datetime.time(), datetime.UTC)
+    minutes = max(1, int((midnight - moment).total_seconds() // 60))
+    wait = f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
+    return phrases.OVER_BUDGET.format(wait=wait)
+
+
+def _moment(message_ts: str) -> datetime.datetime:
+    return datetime.datetime.fromtimestamp(float(ts_value(message_ts)), datetime.UTC)

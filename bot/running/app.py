@@ -1,0 +1,201 @@
+"""Builds the running bot: Slack client, Redis, the agent, the conversations, and the Bolt app."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from agents import set_trace_processors
+from agents.tracing.processors import BackendSpanExporter, BatchTraceProcessor
+from openai import AsyncOpenAI
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import listeners
+from bot.model.agent import build_agent
+from bot.model.config import AgentConfigError, config_path, load_agent_config
+from bot.model.memory import build_model_memory
+from bot.model.options import ModelOptions
+from bot.model.tools import AgentTools
+from bot.running.settings import Settings
+from bot.slack.assistant_pane import AssistantPane
+from bot.slack.client import build_client
+from bot.slack.files import MB, FileLimits, FileReader
+from bot.slack.people import People
+from bot.state.embedded_redis import EmbeddedRedis
+from bot.state.memory import Memory
+from bot.state.redis_link import RedisGuard, connect
+from bot.turn.conversation import Conversations, TurnLimits
+from bot.turn.history import BotIdentity
+
+logger = logging.getLogger(__name__)
+
+
+class StartupError(Exception):
+    """The bot cannot start; the message says why in one line."""
+
+
+@dataclass
+class Bot:
+    settings: Settings
+    bolt: AsyncApp
+    conversations: Conversations
+    guard: RedisGuard
+    slack: AsyncWebClient
+    openai: AsyncOpenAI
+    embedded_redis: EmbeddedRedis | None = None
+    tools: AgentTools | None = None
+
+    async def status(self) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "mode": "socket" if self.settings.socket_mode else "http",
+            "redis": await self.guard.ping(),
+        }
+
+    async def close(self, drain_seconds: float = 20.0) -> None:
+        await self.conversations.drain(drain_seconds)
+        if self.tools is not None:
+            await self.tools.close()
+        await self.guard.close()
+        await self.openai.close()
+        await self.slack.session.close()
+        if self.embedded_redis is not None:
+            await self.embedded_redis.aclose()
+
+
+async def build_bot(settings: Settings, *, embedded_redis_dir: str = "data") -> Bot:
+    slack = build_client(settings.slack_bot_token, settings.slack_api_url)
+    try:
+        auth = await slack.auth_test()
+    except SlackApiError as error:
+        await slack.session.close()
+        raise StartupError(
+            f"Slack refused SLACK_BOT_TOKEN ({error.response.get('error')}): "
+            "copy the Bot User OAuth Token again from your app's OAuth & Permissions page."
+        ) from None
+    except Exception as error:
+        await slack.session.close()
+        raise StartupError(f"Cannot reach Slack at {settings.slack_api_url} ({type(error).__name__}).") from None
+    try:
+        return await _build_with(settings, slack, auth, embedded_redis_dir)
+    except BaseException:
+        await slack.session.close()
+        raise
+
+
+async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embedded_redis_dir: str) -> Bot:
+    path = settings.agent_config or config_path({})
+    try:
+        agent_config = load_agent_config(path)
+    except AgentConfigError as error:
+        lines = "\n".join(f"  - {line}" for line in error.lines)
+        raise StartupError(f"{error.path} has {len(error.lines)} mistake(s):\n{lines}") from None
+    bot = BotIdentity(user_id=auth["user_id"], bot_id=auth.get("bot_id") or "")
+
+    embedded = None
+    redis_url = settings.redis_url
+    if not redis_url:
+        embedded = await asyncio.to_thread(EmbeddedRedis.start, embedded_redis_dir)
+        redis_url = embedded.url
+    redis = await connect(redis_url)
+    guard = RedisGuard(redis.client)
+    memory = Memory(
+        guard,
+        prefix=settings.redis_prefix,
+        thread_ttl_seconds=int(settings.thread_memory_days * 86400),
+        hash_tags=redis.cluster,
+    )
+    guard.on_recovery = memory.replay_pending
+    if not await guard.ping():
+        logger.warning("Redis does not answer yet: the bot will answer from Slack history until it does")
+
+    openai_client = AsyncOpenAI(
+        api_key=settings.openai_api_key,
+        timeout=settings.openai_timeout_seconds,
+        max_retries=settings.openai_max_retries,
+    )
+    # Imported on first use otherwise: about half a second on the first answer.
+    _ = openai_client.chat.completions if settings.openai_api == "chat_completions" else openai_client.responses
+    _ = openai_client.conversations if settings.memory_mode == "conversations" else None
+    configure_tracing(settings)
+    model_memory = build_model_memory(
+        settings.memory_mode,
+        openai_client=openai_client,
+        memory=memory,
+        budget_chars=settings.history_budget_chars,
+        max_visual=settings.history_max_images,
+        encrypted_reasoning=settings.openai_api == "responses",
+        retention_seconds=settings.response_retention_days * 86400,
+    )
+    logger.info("Memory mode: %s (model API: %s)", model_memory.mode, settings.openai_api)
+    tools = AgentTools(
+        agent_config,
+        build=lambda model, extra: build_agent(
+            model=model,
+            client=openai_client,
+            extra_instructions=extra,
+            api=settings.openai_api,
+            model_settings=model_memory.model_settings,
+        ),
+        default_model=settings.openai_model,
+        base_instructions=settings.bot_instructions,
+    )
+    await tools.start()
+    conversations = Conversations(
+        client=slack,
+        memory=memory,
+        people=People(slack, memory),
+        agents=tools,
+        model_memory=model_memory,
+        bot=bot,
+        limits=TurnLimits(
+            history_budget_chars=settings.history_budget_chars,
+            turn_timeout_seconds=settings.openai_timeout_seconds * 1.5,
+            instant_answer_seconds=settings.instant_answer_seconds,
+            thread_memory_seconds=settings.thread_memory_days * 86400,
+            daily_token_budget=settings.daily_token_budget_per_user,
+        ),
+        files=FileReader(
+            slack=slack,
+            token=settings.slack_bot_token,
+            openai_client=openai_client,
+            limits=FileLimits(
+                max_bytes=settings.max_file_mb * MB,
+                inline_max_bytes=settings.file_inline_max_bytes,
+                uploads_allowed=settings.file_uploads and model_memory.uploads_allowed,
+                rebuild_max_visual=settings.history_max_images,
+            ),
+        ),
+        options=ModelOptions(compact_threshold_tokens=settings.compact_threshold_tokens),
+    )
+
+    authorization = AuthorizeResult.from_auth_test_response(bot_token=settings.slack_bot_token, auth_test_response=auth)
+
+    async def authorize(**_: Any) -> AuthorizeResult:
+        return authorization  # one workspace, one token: the auth.test made at start-up, not another per process
+
+    bolt = AsyncApp(
+        # Bolt gives each request a copy of this client with the authorized token; the session is shared.
+        client=AsyncWebClient(base_url=slack.base_url, session=slack.session, retry_handlers=slack.retry_handlers),
+        authorize=authorize,
+        signing_secret=settings.slack_signing_secret,
+        request_verification_enabled=not settings.socket_mode,
+        logger=logging.getLogger("slack_bolt"),
+    )
+    pane = AssistantPane(slack, memory)
+    listeners.register(bolt, conversations, pane, allowed_bot_ids=settings.allowed_bot_ids)
+    return Bot(settings, bolt, conversations, guard, slack, openai_client, embedded, tools)
+
+
+def configure_tracing(settings: Settings) -> None:
+    """Traces go where the model calls go; the SDK exports them from a background thread."""
+    base_url = os.environ.get("OPENAI_BASE_URL", "").rstrip("/")
+    if base_url:
+        exporter = BackendSpanExporter(api_key=settings.openai_api_key, endpoint=f"{base_url}/traces/ingest")
+        set_trace_processors([BatchTraceProcessor(exporter)])

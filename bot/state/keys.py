@@ -1,0 +1,73 @@
+"""Every Redis key name the bot uses, and how long each kind of key lives.
+
+Every key carries the prefix and the team id, and has a TTL. On a Redis Cluster the channel id is a hash tag.
+"""
+
+from __future__ import annotations
+
+from bot.shared.conversation_key import ConversationKey
+
+SEEN_TTL_SECONDS = 3600  # Slack stops retrying an event after about 5 minutes
+RESET_TTL_SECONDS = 400 * 86400  # a channel-wide /reset outlives any thread's memory of it
+NAME_TTL_SECONDS = 86400
+USAGE_DAY_TTL_SECONDS = 2 * 86400  # a day's counter outlives its day, wherever the reader's clock is
+LOCK_TIMEOUT_SECONDS = 60.0  # renewed while a turn runs; expires if its process dies
+QUEUE_TTL_SECONDS = int(LOCK_TIMEOUT_SECONDS * 10)
+
+
+class Keys:
+    """Every key name. On a Redis Cluster the channel id is a hash tag, so that a conversation's keys,
+    its channel's reset and its messages' de-duplication share one slot (the scripts touch them
+    together); user names share their workspace's slot. A single Redis keeps the names it always had."""
+
+    def __init__(self, prefix: str, *, hash_tags: bool) -> None:
+        self._prefix = prefix
+        self._hash_tags = hash_tags
+
+    @property
+    def prefix(self) -> str:
+        return self._prefix
+
+    def slot(self, part: str) -> str:
+        """`part` as a hash tag on a cluster (keys sharing it share a slot), as itself on a single Redis."""
+        return f"{{{part}}}" if self._hash_tags else part
+
+    def _conversation(self, kind: str, key: ConversationKey) -> str:
+        return f"{self._prefix}:{key.team_id}:{kind}:{self.slot(key.channel_id)}:{key.thread_ts or 'dm'}"
+
+    def thread(self, key: ConversationKey) -> str:
+        return self._conversation("thread", key)
+
+    def not_ours(self, key: ConversationKey) -> str:
+        return self._conversation("notours", key)
+
+    def viewing(self, key: ConversationKey) -> str:
+        # What a person has open is theirs, not a thread's: one key per DM, read by each of its conversations.
+        return f"{self._prefix}:{key.team_id}:viewing:{self.slot(key.channel_id)}"
+
+    def usage(self, key: ConversationKey) -> str:
+        return self._conversation("usage", key)
+
+    def tokens(self, team_id: str, user_id: str, day: str) -> str:
+        return f"{self._prefix}:{team_id}:tokens:{user_id}:{day}"
+
+    def lock(self, key: ConversationKey) -> str:
+        return self._conversation("lock", key)
+
+    def queue(self, key: ConversationKey) -> str:
+        return self._conversation("queue", key)
+
+    def channel_reset(self, team_id: str, channel_id: str) -> str:
+        return f"{self._prefix}:{team_id}:reset:{self.slot(channel_id)}"
+
+    def seen(self, team_id: str, channel_id: str, ts: str) -> str:
+        return f"{self._prefix}:{team_id}:seen:{self.slot(channel_id)}:{ts}"
+
+    def remembering_since(self, team_id: str) -> str:
+        return f"{self._prefix}:{team_id}:remembering-since"
+
+    def channel_remembering_since(self, team_id: str, channel_id: str) -> str:
+        return f"{self._prefix}:{team_id}:remembering-since:{self.slot(channel_id)}"
+
+    def name(self, team_id: str, user_id: str) -> str:
+        return f"{self._prefix}:{team_id}:name:{self.slot(team_id) + ':' if self._hash_tags else ''}{user_id}"

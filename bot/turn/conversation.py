@@ -15,7 +15,8 @@ from agents import Agent
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.model.agent import ContextOverflow, TurnContext, TurnOutput, failure_phrase, run_turn
+from bot.model.agent import TurnContext, TurnOutput, run_turn
+from bot.model.errors import ContextOverflow, failure_phrase
 from bot.model.input_items import content_chars, with_files
 from bot.model.memory import ModelMemory, RunPlan
 from bot.model.options import ModelOptions

@@ -10,14 +10,20 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 
-from bot.listeners import assistant, commands, messages, shortcuts
+from bot.listeners import assistant, commands, home, messages, shortcuts
 from bot.slack.assistant_pane import AssistantPane
+from bot.slack.home_tab import HomeTab
 from bot.turn.conversation import Conversations
 from bot.turn.routing import IncomingMessage, message_from_event, workspace_of
 
 
 def register(
-    app: AsyncApp, conversations: Conversations, pane: AssistantPane, *, allowed_bot_ids: frozenset[str]
+    app: AsyncApp,
+    conversations: Conversations,
+    pane: AssistantPane,
+    home_tab: HomeTab,
+    *,
+    allowed_bot_ids: frozenset[str],
 ) -> None:
     def to_message(event: dict[str, Any], context: AsyncBoltContext) -> IncomingMessage | None:
         return message_from_event(
@@ -30,4 +36,5 @@ def register(
     assistant.register(app, conversations, pane, to_message=to_message)
     messages.register(app, conversations, to_message=to_message)
     commands.register(app, conversations)
+    home.register(app, pane, home_tab)
     shortcuts.register(app, conversations)

@@ -71,13 +71,6 @@ def register(app: AsyncApp, conversations: Conversations, pane: AssistantPane, *
 
     app.assistant(assistant)
 
-    async def on_dm_opened(event: dict[str, Any]) -> None:
-        # Apps on Slack's agent messaging experience (`agent_view`) get this instead of assistant_thread_started.
-        if event.get("tab") == "messages" and event.get("channel"):
-            await pane.offer_prompts(event["channel"])
-
-    app.event("app_home_opened")(on_dm_opened)
-
     async def on_app_context_changed(event: dict[str, Any], context: AsyncBoltContext) -> None:
         # `channel` is the person's DM with the bot (@slack/types AppContextChangedEvent; the event page's
         # example shows only `context`).

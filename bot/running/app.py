@@ -26,6 +26,7 @@ from bot.running.settings import Settings
 from bot.slack.assistant_pane import AssistantPane
 from bot.slack.client import build_client
 from bot.slack.files import MB, FileLimits, FileReader
+from bot.slack.home_tab import HomeTab
 from bot.slack.people import People
 from bot.state.embedded_redis import EmbeddedRedis
 from bot.state.memory import Memory
@@ -50,6 +51,7 @@ class Bot:
     openai: AsyncOpenAI
     embedded_redis: EmbeddedRedis | None = None
     tools: AgentTools | None = None
+    home_tab: HomeTab | None = None
 
     async def status(self) -> dict[str, Any]:
         return {
@@ -189,8 +191,9 @@ async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embe
         logger=logging.getLogger("slack_bolt"),
     )
     pane = AssistantPane(slack, memory)
-    listeners.register(bolt, conversations, pane, allowed_bot_ids=settings.allowed_bot_ids)
-    return Bot(settings, bolt, conversations, guard, slack, openai_client, embedded, tools)
+    home_tab = HomeTab(slack)  # features add their sections here
+    listeners.register(bolt, conversations, pane, home_tab, allowed_bot_ids=settings.allowed_bot_ids)
+    return Bot(settings, bolt, conversations, guard, slack, openai_client, embedded, tools, home_tab)
 
 
 def configure_tracing(settings: Settings) -> None:

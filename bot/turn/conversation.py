@@ -6,18 +6,14 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
-import openai
-from agents import Agent
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.model.agent import TurnContext, TurnOutput, run_turn
-from bot.model.errors import ContextOverflow, failure_phrase
-from bot.model.input_items import content_chars, with_files
+from bot.model.agent import TurnContext, TurnOutput
+from bot.model.errors import failure_phrase
 from bot.model.memory import ModelMemory, RunPlan
 from bot.model.options import ModelOptions
 from bot.model.tool_progress import ToolProgress, sources_markdown
@@ -34,17 +30,13 @@ from bot.slack.status import StatusCue
 from bot.slack.text import mentioned_user_ids
 from bot.state.memory import Memory, Turn
 from bot.state.thread_state import Recall, ThreadState, now_ts
+from bot.turn import participation
 from bot.turn.history import (
     RESET_EVENT,
     BotIdentity,
     HistoryUnavailable,
-    conversation_input,
-    messages_since_reset,
-    read_dm,
-    read_thread,
-    user_ids_in,
-    user_turn,
 )
+from bot.turn.model_run import ModelRun, RunSetup, describe_error, model_name
 from bot.turn.routing import IncomingMessage, is_empty_mention, is_reset_request
 
 logger = logging.getLogger(__name__)
@@ -84,7 +76,16 @@ class Conversations:
         self.bot = bot
         self._limits = limits
         self._writing = AnswerWriting.for_client(client)  # shared by every answer: streaming verdicts, budgets
-        self._options = options or ModelOptions(compact_threshold_tokens=0)
+        self._model_run = ModelRun(
+            client=client,
+            files=files,
+            people=people,
+            agents=agents,
+            model_memory=model_memory,
+            options=options or ModelOptions(compact_threshold_tokens=0),
+            bot=bot,
+            history_budget_chars=limits.history_budget_chars,
+        )
         self._in_flight: set[asyncio.Task[Any]] = set()
 
     @property
@@ -159,7 +160,14 @@ class Conversations:
         key = message.key
         prefetched: list[dict[str, Any]] | None = None
         if message.needs_participation and turn.recall.state is None:
-            taking_part, prefetched = await self._taking_part(message, turn.recall)
+            taking_part, prefetched = await participation.taking_part(
+                message,
+                turn.recall,
+                client=self._client,
+                memory=self._memory,
+                bot=self.bot,
+                thread_memory_seconds=self._limits.thread_memory_seconds,
+            )
             if not taking_part:
                 return
         if resetting:
@@ -193,40 +201,17 @@ class Conversations:
         if superseded:
             await self._model_memory.forget(key, superseded)
 
-    async def _taking_part(self, message: IncomingMessage, recall: Recall) -> tuple[bool, list[dict[str, Any]] | None]:
-        """Whether the bot is part of this thread: Redis says, unless it is away or may have lost the
-        thread; then Slack's thread history tells."""
-        memory_seconds = self._limits.thread_memory_seconds
-        if recall.from_redis and not recall.may_have_forgotten(
-            message.key.thread_ts, now=time.time(), memory_seconds=memory_seconds
-        ):
-            return False, None
-        try:
-            messages = await read_thread(self._client, message.key.channel_id, message.key.thread_ts)
-        except HistoryUnavailable as error:
-            # Neither Redis nor Slack can say whether this thread is the bot's: better silent than intrusive.
-            logger.warning("Left a follow-up in %s unanswered: Redis is away and Slack said %s", message.key, error)
-            return False, None
-        ours = any(self._is_ours(m) for m in messages)
-        if recall.from_redis:  # Redis had forgotten: remember what Slack said, either way
-            await (self._memory.mark_participating(message.key) if ours else self._memory.mark_not_ours(message.key))
-        return ours, messages
-
-    def _is_ours(self, message: dict[str, Any]) -> bool:
-        return message.get("user") == self.bot.user_id or message.get("bot_id") == self.bot.bot_id
-
     async def _answer(
         self, message: IncomingMessage, turn: Turn, recall: Recall, prefetched: list[dict[str, Any]] | None
     ) -> None:
+        """The steps of an answer: the budget, who speaks where, the model run written into Slack, then memory."""
         key = message.key
-        budget = self._limits.daily_token_budget
         day = budget_day(message.ts)
-        if budget and over_budget(await self._memory.usage.tokens_today(key.team_id, message.user_id, day), budget):
+        if await self._over_budget(message, day):
             # No model call: a short note, and the memory is left as it was.
             await turn.finish(None)
             await post_notice(self._client, key.channel_id, message.reply_thread_ts, budget_note(message.ts))
             return
-        first_turn = recall.state is None and recall.from_redis  # unknown while Redis is away: no retitling
         mentioned = [u for u in mentioned_user_ids(message.text) if u != self.bot.user_id]
         speaker_names = await self._people.names(key.team_id, [message.user_id, *mentioned])
         context = TurnContext(
@@ -235,15 +220,9 @@ class Conversations:
             place=describe_place(message, viewed_channel_id=recall.viewed_channel_id),
             people=speaker_names,
         )
-        reply = Reply(
-            self._writing,
-            channel=key.channel_id,
-            thread_ts=message.reply_thread_ts,
-            team_id=key.team_id,
-            recipient_team_id=message.user_team_id or key.team_id,
-            user_id=message.user_id,
-            stream_after=self._limits.instant_answer_seconds,
-        )
+        if message.is_assistant_thread and recall.state is None and recall.from_redis:
+            await self._title_assistant_thread(message, speaker_names)  # the thread's first question names it
+        reply = self._reply_for(message)
         cue = StatusCue(
             self._client,
             channel=key.channel_id,
@@ -251,17 +230,13 @@ class Conversations:
             message_ts=message.ts,
             delay=self._limits.instant_answer_seconds,
         )
-        if message.is_assistant_thread and first_turn:  # the thread's first question names it
-            question = message.text or " ".join(str(f.get("name") or "") for f in message.files)
-            title = thread_title(question, bot_user_id=self.bot.user_id, names=speaker_names)
-            await set_thread_title(self._client, key, title)
         progress = ToolProgress(conversation=str(key), show_tasks=reply.show_tasks, show_line=cue.show_line)
         cue.start()  # just before the try whose finally clears it
         try:
             async with asyncio.timeout(self._limits.turn_timeout_seconds):
                 agent = await self._agents.for_channel(key.channel_id)
-                run = _Turn(agent, context, reply, progress)
-                plan, output = await self._run(message, recall, run, speaker_names, prefetched)
+                setup = RunSetup(agent, context, reply, progress)
+                plan, output = await self._model_run.run(message, recall, setup, speaker_names, prefetched)
             await reply.finish(output.text + sources_markdown(output.sources))
         except SlackApiError as error:
             logger.error(
@@ -283,13 +258,39 @@ class Conversations:
             await cue.clear(replied=bool(reply.posted))
         logger.info(
             usage_line(
-                str(key),
-                model=model_name(agent),
-                how=output.how,
-                compacted=output.compacted,
-                usage=output.usage,
+                str(key), model=model_name(agent), how=output.how, compacted=output.compacted, usage=output.usage
             )
         )
+        await self._remember(message, turn, recall, plan, output, day)
+
+    async def _over_budget(self, message: IncomingMessage, day: str) -> bool:
+        budget = self._limits.daily_token_budget
+        if not budget:
+            return False
+        return over_budget(await self._memory.usage.tokens_today(message.key.team_id, message.user_id, day), budget)
+
+    async def _title_assistant_thread(self, message: IncomingMessage, speaker_names: dict[str, str]) -> None:
+        question = message.text or " ".join(str(f.get("name") or "") for f in message.files)
+        title = thread_title(question, bot_user_id=self.bot.user_id, names=speaker_names)
+        await set_thread_title(self._client, message.key, title)
+
+    def _reply_for(self, message: IncomingMessage) -> Reply:
+        key = message.key
+        return Reply(
+            self._writing,
+            channel=key.channel_id,
+            thread_ts=message.reply_thread_ts,
+            team_id=key.team_id,
+            recipient_team_id=message.user_team_id or key.team_id,
+            user_id=message.user_id,
+            stream_after=self._limits.instant_answer_seconds,
+        )
+
+    async def _remember(
+        self, message: IncomingMessage, turn: Turn, recall: Recall, plan: RunPlan, output: TurnOutput, day: str
+    ) -> None:
+        """Advance the conversation's memory to this answer (if still current), then count its tokens."""
+        key = message.key
         state = ThreadState(
             response_id=await self._model_memory.keep(key, plan, output),
             stored_at=time.time(),
@@ -303,109 +304,6 @@ class Conversations:
             key, user_id=message.user_id, day=day, total=usage.total_tokens, counters=usage.counters()
         )
 
-    async def _run(
-        self,
-        message: IncomingMessage,
-        recall: Recall,
-        turn: _Turn,
-        speaker_names: dict[str, str],
-        prefetched: list[dict[str, Any]] | None,
-    ) -> tuple[RunPlan, TurnOutput]:
-        """Continue the conversation's memory; when there is none, or it is gone, rebuild it from Slack."""
-        key, memory = message.key, self._model_memory
-        current = user_turn(message.text, user_id=message.user_id, names=speaker_names, bot_user_id=self.bot.user_id)
-        if message.files:  # read once, here: later turns reach them through the chain
-            room = self._limits.history_budget_chars - content_chars(current)
-            current = with_files(current, await self._files.parts_of(message.files, text_budget=room))
-
-        async def on_text(delta: str) -> None:
-            turn.reply.add(delta)
-
-        async def run(plan: RunPlan, how: str) -> tuple[RunPlan, TurnOutput]:
-            output = await self._call_model(key, [*plan.history, current], turn, plan.run_options, on_text)
-            return plan, replace(output, how=how)
-
-        reference = recall.usable_reference(time.time(), mode=memory.mode, retention_seconds=memory.retention_seconds)
-        if reference:
-            try:
-                return await run(await memory.resume(key, reference), "chained")
-            except Exception as error:
-                if not (isinstance(error, ContextOverflow) or memory.is_gone(error)):
-                    raise
-                said = "outgrew the model's context window" if isinstance(error, ContextOverflow) else "is gone"
-                logger.info("The memory of %s %s (%s): rebuilding it from Slack", key, said, describe_error(error))
-        superseded = recall.superseded_reference(mode=memory.mode)
-        if superseded:  # after a reset, or gone: what is left of it must not outlive the rebuild
-            await memory.forget(key, superseded)
-        room = self._limits.history_budget_chars - content_chars(current)
-        earlier = await self._rebuild(message, recall, prefetched, room)
-        plan = await memory.seed(key, earlier)
-        try:
-            return await run(plan, "rebuilt" if earlier else "new")
-        except ContextOverflow:
-            if not earlier:
-                raise  # the message alone does not fit: the person is told so
-            logger.warning("%s does not fit the model even rebuilt: answering the message alone", key)
-            if plan.reference:
-                await memory.forget(key, plan.reference)
-        return await run(await memory.seed(key, []), "alone")
-
-    async def _call_model(
-        self,
-        key: ConversationKey,
-        items: list[dict[str, Any]],
-        turn: _Turn,
-        run_options: dict[str, Any],
-        on_text: Callable[[str], Awaitable[None]],
-    ) -> TurnOutput:
-        """One run with this conversation's options; an option the endpoint refuses is dropped and the run made
-        again (it fails before any text)."""
-        while True:
-            settings = self._options.for_conversation(key)
-            try:
-                return await run_turn(
-                    turn.agent,
-                    items,
-                    context=turn.context,
-                    run_options=run_options,
-                    on_text=on_text,
-                    settings=settings,
-                    on_tool=turn.progress.update,
-                    max_turns=self._agents.max_turns,
-                )
-            except openai.APIStatusError as error:
-                if not self._options.drop_refused(error):
-                    raise
-
-    async def _rebuild(
-        self, message: IncomingMessage, recall: Recall, prefetched: list[dict[str, Any]] | None, budget: int
-    ) -> list[dict[str, Any]]:
-        """The conversation before `message`, from Slack: after the last reset, within `budget` characters."""
-        key = message.key
-        if prefetched is not None:
-            messages = prefetched
-        elif key.is_dm_running:
-            messages = await read_dm(self._client, key.channel_id, oldest=recall.forget_before, budget_chars=budget)
-        elif message.in_thread:
-            messages = await read_thread(self._client, key.channel_id, key.thread_ts)
-        else:
-            return []  # a new thread: nothing was said before this message
-        names = await self._people.names(key.team_id, user_ids_in(messages))
-        kept = messages_since_reset(
-            messages, bot=self.bot, current_ts=message.ts, forget_before=recall.forget_before, is_dm=message.is_dm
-        )
-        file_parts = await self._files.parts_for_rebuild(kept, text_budget=budget // 2)
-        return conversation_input(
-            kept,
-            bot=self.bot,
-            current_ts=message.ts,
-            forget_before=recall.forget_before,
-            names=names,
-            budget_chars=budget,
-            is_dm=message.is_dm,
-            file_parts=file_parts,
-        )
-
     async def _confirm(self, message: IncomingMessage, text: str) -> None:
         try:
             await self._client.chat_postEphemeral(
@@ -416,20 +314,6 @@ class Conversations:
             )
         except SlackApiError as error:
             logger.warning("Could not confirm a reset in %s: %s", message.key, error.response.get("error"))
-
-
-def model_name(agent: Agent[TurnContext]) -> str:
-    return str(getattr(agent.model, "model", agent.model))
-
-
-@dataclass(frozen=True)
-class _Turn:
-    """What one run works with: the channel's agent, who speaks where, and where its words and progress go."""
-
-    agent: Agent[TurnContext]
-    context: TurnContext
-    reply: Reply
-    progress: ToolProgress
 
 
 async def post_reset_note(client: AsyncWebClient, key: ConversationKey, *, user_id: str) -> None:
@@ -448,11 +332,3 @@ def describe_place(message: IncomingMessage, *, viewed_channel_id: str = "") -> 
     if message.is_dm:
         return ("a direct message" if message.key.is_dm_running else "a thread of a direct message") + beside
     return f"a thread in the channel <#{message.key.channel_id}>"
-
-
-def describe_error(error: BaseException) -> str:
-    """A log line's worth of an error: its type and, for API errors, status and code; never a secret."""
-    status = getattr(error, "status_code", None)
-    code = getattr(error, "code", None)
-    details = ", ".join(str(x) for x in (status, code) if x)
-    return f"{type(error).__name__}({details})" if details else type(error).__name__

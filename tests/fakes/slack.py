@@ -25,7 +25,7 @@ from .slack_files import SlackFiles
 Message = dict[str, Any]
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
-JSON_ARGS = ("blocks", "metadata", "chunks", "attachments", "prompts", "loading_messages")
+JSON_ARGS = ("blocks", "metadata", "chunks", "attachments", "prompts", "loading_messages", "view")
 PRIVATE_KEYS = ("streaming", "chunks", "edits", "tasks")
 # Streaming chunk types and task statuses: https://docs.slack.dev/reference/methods/chat.appendStream#chunks
 CHUNK_TYPES = ("markdown_text", "task_update", "plan_update", "blocks")
@@ -175,6 +175,7 @@ class FakeSlack:
         self._sockets: list[web.WebSocketResponse] = []  # in the order they connected
         self._ts = _Timestamps()
         self._runner: web.AppRunner | None = None
+        self.home_views: dict[str, dict[str, Any]] = {}  # user id -> the Home view last published
         self._port = 0
         self.files = SlackFiles(team_id)
         self._handlers: dict[str, Handler] = {
@@ -196,6 +197,7 @@ class FakeSlack:
             "assistant.threads.setTitle": self._set_title,
             "apps.connections.open": self._apps_connections_open,
             "files.info": self.files.info,
+            "views.publish": self._views_publish,
         }
         self.add_user(self.bot_user_id, self.bot_name, is_bot=True)
 
@@ -670,6 +672,21 @@ class FakeSlack:
         _require_arg(args, "channel_id", "invalid_arguments")
         self.titles.append(args)
         return {}
+
+    def _views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
+        # docs.slack.dev/reference/methods/views.publish: `user_id` and `view` required; a Home tab view has
+        # `type: home` and at most 100 blocks (docs.slack.dev/reference/views/home-tab-views).
+        user_id, view = args.get("user_id"), args.get("view")
+        if not user_id or not view:
+            raise SlackError("invalid_arguments")
+        view = json.loads(view) if isinstance(view, str) else view
+        if view.get("type") != "home" or len(view.get("blocks") or []) > 100:
+            raise SlackError("invalid_arguments")
+        _check_blocks(view["blocks"])
+        if user_id not in self._users:
+            raise SlackError("user_not_found")
+        self.home_views[user_id] = view
+        return {"ok": True, "view": {"id": f"V{len(self.home_views):08d}", **view}}
 
     def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"url": f"ws://127.0.0.1:{self._port}/socket"}

@@ -80,9 +80,12 @@ class ModelSide:
             contents = list(self.files.contents_in(items))
             rec.files_sent = [self.files.hash_of(data) for _kind, _where, data in contents]
             check_input_limits(contents)
+            # A file the chain refers to must still exist (an uploaded file expires: expires_after). What OpenAI
+            # answers for one that is gone is not documented: a 400 naming the part is assumed.
+            earlier = self.files.hashes_in([i for i in chain if i.get("role") == "user"])
         except InputFileError as error:
             raise ApiError(400, error_body(error.message, "invalid_request_error", error.param)) from None
-        rec.files_seen = [*self.files.hashes_in([i for i in chain if i.get("role") == "user"]), *rec.files_sent]
+        rec.files_seen = [*earlier, *rec.files_sent]
         previous = self.responses[rec.previous_response_id].output_items if rec.previous_response_id else []
         problem = unanswered_calls(previous, items)
         if problem is not None:

@@ -8,6 +8,7 @@ import pytest
 from conftest import ALICE
 from fakes.openai import FakeOpenAI
 from harness import say
+from test_shared_files import png, share, user_parts
 
 from bot.shared import phrases
 
@@ -121,3 +122,74 @@ async def test_a_stream_that_ends_in_response_failed_ends_the_turn_promptly_ever
         answers = await slack.wait_for_bot_messages("C1", thread, n + 2, timeout=10.0)
         assert answers[-1]["text"] == phrases.UNAVAILABLE, n  # not "took too long"
     await _then_the_thread_goes_on(bot, slack, model, thread, 21)
+
+
+# The other requests of the answer path: a few documented errors each (the statuses decide what happens).
+OTHER_CASES = {
+    "bad_request": (400, phrases.FAILED),
+    "invalid_api_key": (401, phrases.SETUP_PROBLEM),
+    "rate_limit_exceeded": (429, phrases.BUSY),
+    "server_error": (500, phrases.UNAVAILABLE),
+}
+
+
+@pytest.mark.parametrize("case", sorted(OTHER_CASES))
+async def test_each_documented_error_of_a_rebuilt_turn_gets_one_note_and_the_next_message_rebuilds(
+    start_bot, slack, model, case
+):
+    status, seen = OTHER_CASES[case]
+    bot = await start_bot(openai_max_retries=RETRIES)
+    thread = await _chained_thread(bot, slack)
+    model.forget_all()  # the chain is gone: the next turn is rebuilt from the thread
+    before = len(model.requests)
+    attempts = 1 + RETRIES if status in RETRIED else 1
+    model.fail_next(count=attempts, error=case, retry_after_ms=1, only_unchained=True)  # the rebuilt request
+
+    await say(bot, slack, "C1", ALICE, "what is the code word?", thread_ts=thread)
+
+    answers = await slack.wait_for_bot_messages("C1", thread, 2)
+    await bot.settled()
+    assert answers[-1]["text"] == seen
+    turn = model.requests[before:]
+    assert [r.status for r in turn] == [400, *[status] * attempts]
+    await _then_the_thread_goes_on(bot, slack, model, thread, 2)
+
+
+@pytest.mark.parametrize("case", sorted(OTHER_CASES))
+@pytest.mark.parametrize("memory_mode", ["conversations"], indirect=True)
+async def test_each_documented_error_of_conversations_create_gets_one_note_and_the_next_message_starts_it(
+    start_bot, slack, model, case
+):
+    status, seen = OTHER_CASES[case]
+    bot = await start_bot(openai_max_retries=RETRIES)
+    attempts = 1 + RETRIES if status in RETRIED else 1
+    model.fail_next(count=attempts, error=case, retry_after_ms=1, endpoint="conversations")
+
+    question = await say(bot, slack, "C1", ALICE, "<@UBOT> the code word is tangerine")
+
+    [note] = await slack.wait_for_bot_messages("C1", question["ts"], 1)
+    await bot.settled()
+    assert note["text"] == seen
+    assert model.conversations.attempts == ["POST /conversations"] * attempts
+    assert not model.requests and not model.conversations.stored
+    await say(bot, slack, "C1", ALICE, "did you get that?", thread_ts=question["ts"])
+    answers = await slack.wait_for_bot_messages("C1", question["ts"], 2)
+    assert answers[-1]["text"].endswith("did you get that?")
+    assert ("user", "alice (<@UALICE>): the code word is tangerine") in model.last_request.context
+
+
+@pytest.mark.parametrize("case", sorted(OTHER_CASES))
+async def test_each_documented_error_of_a_file_upload_still_sends_the_file_inline(start_bot, slack, model, case):
+    status, _seen = OTHER_CASES[case]
+    bot = await start_bot(openai_max_retries=RETRIES, file_inline_max_bytes=50)  # every image is uploaded
+    attempts = 1 + RETRIES if status in RETRIED else 1
+    model.fail_next(count=attempts, error=case, retry_after_ms=1, endpoint="files")
+    image = slack.files.add("chart.png", png("a chart"), mimetype="image/png", filetype="png", pretty_type="PNG")
+
+    question = await share(bot, slack, "C1", ALICE, "<@UBOT> what does this chart say?", [image])
+
+    [answer] = await slack.wait_for_bot_messages("C1", question["ts"], 1)
+    assert answer["text"].startswith("Reply 1:") and "[files seen: " in answer["text"]
+    assert model.files.upload_requests == attempts and not model.files.uploads
+    [part] = [p for p in user_parts(model) if p["type"] == "input_image"]
+    assert part["image_url"].startswith("data:image/png;base64,")

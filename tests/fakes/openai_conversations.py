@@ -78,7 +78,8 @@ class FakeConversations:
     def __init__(self, take_failure: Callable[[], Any] = lambda: None) -> None:
         self.take_failure = take_failure  # a failure queued by a test (FakeOpenAI.fail_next(endpoint=...)), or None
         self.stored: dict[str, StoredConversation] = {}
-        self.calls: list[tuple[str, str, int]] = []  # (method, path, number of items sent)
+        self.calls: list[tuple[str, str, int]] = []  # (method, path, number of items sent), of calls that succeed
+        self.attempts: list[str] = []  # "METHOD /path" of every call, refused ones included
 
     def install(self, app: web.Application) -> None:
         app.router.add_post("/v1/conversations", self._create)
@@ -105,7 +106,8 @@ class FakeConversations:
 
     # -- handlers
 
-    def _injected_failure(self) -> None:
+    def _injected_failure(self, request: web.Request) -> None:
+        self.attempts.append(f"{request.method} {request.path.removeprefix('/v1')}")
         failure = self.take_failure()
         if failure is not None:
             raise ConversationError(failure.status, failure.body, failure.headers)
@@ -113,7 +115,7 @@ class FakeConversations:
     async def _create(self, request: web.Request) -> web.Response:
         try:
             body = await _body(request, "conversations.create")
-            self._injected_failure()
+            self._injected_failure(request)
             items = _items(body.get("items") or [], "items")
         except ConversationError as err:
             return web.json_response(err.body, status=err.status, headers=err.headers)
@@ -133,9 +135,10 @@ class FakeConversations:
     async def _delete(self, request: web.Request) -> web.Response:
         conversation_id = request.match_info["id"]
         self.calls.append(("DELETE", f"/conversations/{conversation_id}", 0))
-        failure = self.take_failure()
-        if failure is not None:
-            return web.json_response(failure.body, status=failure.status, headers=failure.headers)
+        try:
+            self._injected_failure(request)
+        except ConversationError as err:
+            return web.json_response(err.body, status=err.status, headers=err.headers)
         if conversation_id not in self.stored:
             err = not_found(conversation_id)
             return web.json_response(err.body, status=err.status, headers=err.headers)
@@ -146,7 +149,7 @@ class FakeConversations:
         conversation_id = request.match_info["id"]
         try:
             body = await _body(request, "conversations.items.create")
-            self._injected_failure()
+            self._injected_failure(request)
             items = _items(body.get("items"), "items")
             stored = self.stored.get(conversation_id)
             if stored is None:

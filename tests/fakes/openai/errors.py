@@ -114,6 +114,7 @@ class Failure:
     status: int
     body: JSON
     headers: dict[str, str]
+    only_unchained: bool = False  # meets only a model request that continues no chain (a rebuilt or new one)
 
 
 @dataclass

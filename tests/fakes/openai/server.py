@@ -154,6 +154,7 @@ class FakeOpenAI(ModelSide, Streaming):
         *,
         error: str | None = None,
         endpoint: Endpoint = "model",
+        only_unchained: bool = False,
     ) -> None:
         """The next `count` requests to `endpoint` fail: with `error`, a case of errors.DOCUMENTED (as OpenAI
         sends it), or with `status` and a default body of that status."""
@@ -162,11 +163,15 @@ class FakeOpenAI(ModelSide, Streaming):
         else:
             payload = body if body is not None else default_error(status, code, message)
         headers = {"retry-after-ms": str(retry_after_ms)} if retry_after_ms is not None else {}
-        self._failures.setdefault(endpoint, deque()).extend(Failure(status, payload, headers) for _ in range(count))
+        failures = (Failure(status, payload, headers, only_unchained) for _ in range(count))
+        self._failures.setdefault(endpoint, deque()).extend(failures)
 
-    def take_failure(self, endpoint: Endpoint) -> Failure | None:
+    def take_failure(self, endpoint: Endpoint, rec: RecordedRequest | None = None) -> Failure | None:
         queued = self._failures.get(endpoint)
-        return queued.popleft() if queued else None
+        if not queued:
+            return None
+        chained = rec is not None and (rec.previous_response_id is not None or rec.conversation is not None)
+        return None if queued[0].only_unchained and chained else queued.popleft()
 
     def hang_next(self, count: int = 1, seconds: float = 30.0) -> None:
         self._hangs.extend([seconds] * count)
@@ -314,7 +319,7 @@ class FakeOpenAI(ModelSide, Streaming):
             self._check_auth(request)
             items = self._fill_request(rec)
             await self._pause()
-            failure = self.take_failure("model")
+            failure = self.take_failure("model", rec)
             if failure is not None:
                 raise ApiError(failure.status, failure.body, failure.headers)
             rec.context = self._resolve_context(rec, items)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -13,7 +14,7 @@ import pytest
 import pytest_asyncio
 from agents import Agent, OpenAIResponsesModel, RunConfig, Runner
 from agents.exceptions import ModelBehaviorError
-from fakes.openai import FakeOpenAI
+from fakes.openai import FakeOpenAI, documented_error
 from openai.types.responses import Response, ResponseStreamEvent
 
 pytestmark = pytest.mark.asyncio
@@ -245,3 +246,56 @@ async def test_compaction_past_the_threshold_returns_a_compaction_item_that_stan
     await client.responses.create(model="gpt-test", input="next", previous_response_id=second.id)
     assert fake.requests[2].context == [("user", "short"), ("assistant", "Reply 2: short"), ("user", "next")]
     await client.close()
+
+
+async def test_a_parameter_the_reference_does_not_list_is_refused_as_openai_refuses_it(fake: FakeOpenAI) -> None:
+    client = fake.client()
+    with pytest.raises(openai.BadRequestError) as refused:
+        await client.responses.create(model="gpt-test", input="hi", extra_body={"temprature": 0.2})
+    assert refused.value.code == "unknown_parameter" and refused.value.param == "temprature"
+    assert refused.value.body == {
+        "message": "Unknown parameter: 'temprature'.",
+        "type": "invalid_request_error",
+        "param": "temprature",
+        "code": "unknown_parameter",
+    }
+    with pytest.raises(openai.BadRequestError, match="Unknown parameter: 'title'") as refused:
+        await client.conversations.create(extra_body={"title": "x"})
+    assert refused.value.code == "unknown_parameter"
+    await client.close()
+
+
+async def test_images_and_file_inputs_over_the_documented_limits_are_refused(fake: FakeOpenAI) -> None:
+    client = fake.client()
+    mb = 1024 * 1024
+    fake.max_request_bytes = None  # 50 MB of images, base64, is more than the fake's default body limit
+
+    def image(megabytes: int) -> dict[str, Any]:
+        data = base64.b64encode(b"\x89PNG" + b"\0" * (megabytes * mb)).decode()
+        return {"type": "input_image", "image_url": f"data:image/png;base64,{data}"}
+
+    def pdf(megabytes: int) -> dict[str, Any]:
+        data = base64.b64encode(b"%PDF" + b"\0" * (megabytes * mb)).decode()
+        return {"type": "input_file", "filename": "a.pdf", "file_data": f"data:application/pdf;base64,{data}"}
+
+    for content, expected in [
+        ([image(21)], "Image too large"),  # 20 MB an image
+        ([image(18), image(18), image(18)], "Images total"),  # 50 MB of images a request
+        ([pdf(17), pdf(17)], "File inputs total"),  # 32 MB of file inputs a request
+    ]:
+        with pytest.raises(openai.BadRequestError, match=expected):
+            await client.responses.create(model="gpt-test", input=[{"role": "user", "content": content}])
+    fake.max_request_bytes = 1000
+    with pytest.raises(openai.APIStatusError) as too_big:
+        await client.responses.create(model="gpt-test", input="x" * 2000)
+    assert too_big.value.status_code == 413
+    await client.close()
+
+
+@pytest.mark.parametrize("case", ["insufficient_quota", "tokens_per_min_request_too_large", "invalid_api_key"])
+async def test_documented_errors_are_injected_as_openai_sends_them(fake: FakeOpenAI, case: str) -> None:
+    status, body = documented_error(case)
+    fake.fail_next(error=case)
+    with pytest.raises(openai.APIStatusError) as raised:
+        await fake.client().responses.create(model="gpt-test", input="hi")
+    assert raised.value.status_code == status and raised.value.body == body["error"]

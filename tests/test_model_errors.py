@@ -5,7 +5,7 @@ more than OPENAI_MAX_RETRIES times."""
 from __future__ import annotations
 
 import pytest
-from conftest import ALICE
+from conftest import ALICE, BOB
 from fakes.openai import FakeOpenAI
 from harness import say
 from test_shared_files import png, share, user_parts
@@ -193,3 +193,31 @@ async def test_each_documented_error_of_a_file_upload_still_sends_the_file_inlin
     assert model.files.upload_requests == attempts and not model.files.uploads
     [part] = [p for p in user_parts(model) if p["type"] == "input_image"]
     assert part["image_url"].startswith("data:image/png;base64,")
+
+
+@pytest.mark.parametrize("case", ["rate_limit_exceeded", "server_error"])
+@pytest.mark.parametrize("memory_mode", ["conversations"], indirect=True)
+async def test_an_error_adding_items_to_a_new_conversation_deletes_it_and_the_next_message_starts_again(
+    start_bot, slack, model, case
+):
+    _status, seen = OTHER_CASES[case]
+    bot = await start_bot(openai_max_retries=RETRIES)
+    root = slack.post_user_message("C1", BOB, "message 0")
+    for n in range(1, 25):  # 25 items to seed: a conversation of 20, then 5 more added
+        author = ("UBOT", "BBOT") if n % 2 else (ALICE, None)
+        slack.post_user_message("C1", author[0], f"message {n}", thread_ts=root["ts"], bot_id=author[1])
+    model.fail_next(count=1 + RETRIES, error=case, retry_after_ms=1, endpoint="conversation_items")
+
+    await say(bot, slack, "C1", ALICE, "<@UBOT> summarise please", thread_ts=root["ts"])
+
+    answers = await slack.wait_for_bot_messages("C1", root["ts"], 13)
+    await bot.settled()
+    assert answers[-1]["text"] == seen
+    [created, *adds, deleted] = model.conversations.attempts
+    assert created == "POST /conversations" and deleted.startswith("DELETE /conversations/")
+    assert len(adds) == 1 + RETRIES and all(a.endswith("/items") for a in adds)
+    assert not model.conversations.stored and not model.requests  # half a history is not kept
+    await say(bot, slack, "C1", ALICE, "and now?", thread_ts=root["ts"])
+    answers = await slack.wait_for_bot_messages("C1", root["ts"], 14)
+    assert answers[-1]["text"].endswith("and now?")
+    assert len(model.last_request.context) == 26  # the whole thread, the failure note left out

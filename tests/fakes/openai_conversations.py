@@ -75,7 +75,7 @@ def conversation_id_of(param: object) -> str | None:
 class FakeConversations:
     """The conversations the fake holds, and the HTTP handlers that serve them."""
 
-    def __init__(self, take_failure: Callable[[], Any] = lambda: None) -> None:
+    def __init__(self, take_failure: Callable[[str], Any] = lambda _kind: None) -> None:
         self.take_failure = take_failure  # a failure queued by a test (FakeOpenAI.fail_next(endpoint=...)), or None
         self.stored: dict[str, StoredConversation] = {}
         self.calls: list[tuple[str, str, int]] = []  # (method, path, number of items sent), of calls that succeed
@@ -108,7 +108,7 @@ class FakeConversations:
 
     def _injected_failure(self, request: web.Request) -> None:
         self.attempts.append(f"{request.method} {request.path.removeprefix('/v1')}")
-        failure = self.take_failure()
+        failure = self.take_failure("conversation_items" if request.path.endswith("/items") else "conversations")
         if failure is not None:
             raise ConversationError(failure.status, failure.body, failure.headers)
 

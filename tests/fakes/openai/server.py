@@ -49,7 +49,7 @@ InvalidIdStyle = Literal["openai", "gateway"]
 # How a request too long for the context window is refused: before any stream (HTTP 400), or inside it.
 OverflowStyle = Literal["http", "response.failed", "error"]
 # Model requests (Responses and Chat Completions) share one queue of failures; conversations and files have theirs.
-Endpoint = Literal["model", "conversations", "files"]
+Endpoint = Literal["model", "conversations", "conversation_items", "files"]
 
 
 class FakeOpenAI(ModelSide, Streaming):
@@ -82,7 +82,7 @@ class FakeOpenAI(ModelSide, Streaming):
         # nothing can be chained from (developers.openai.com/api/docs/guides/your-data, "Zero Data Retention").
         self.zero_data_retention = False
         self.default_reply: ReplyFn | None = None
-        self.conversations = FakeConversations(take_failure=lambda: self.take_failure("conversations"))
+        self.conversations = FakeConversations(take_failure=self.take_failure)
         self.reasoning: bool = False  # answers start with a reasoning item, as reasoning models' do
         self.base_url: str = ""
         self.port: int = 0

@@ -4,9 +4,12 @@ more than OPENAI_MAX_RETRIES times."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from conftest import ALICE, BOB
-from fakes.openai import FakeOpenAI
+from fakes.openai import DOCUMENTED, FakeOpenAI
 from harness import say
 from test_shared_files import png, share, user_parts
 
@@ -221,3 +224,10 @@ async def test_an_error_adding_items_to_a_new_conversation_deletes_it_and_the_ne
     answers = await slack.wait_for_bot_messages("C1", root["ts"], 14)
     assert answers[-1]["text"].endswith("and now?")
     assert len(model.last_request.context) == 26  # the whole thread, the failure note left out
+
+
+def test_every_documented_error_of_the_contract_table_has_its_case_here():
+    catalogue = json.loads((Path(__file__).parent / "contract" / "openai_endpoints.json").read_text())
+    documented = {e["case"] for e in catalogue["documented_errors"]}
+    in_stream = {"stream_error_event", "stream_response_failed"}  # STREAM_CASES, by mode and code
+    assert documented - in_stream == set(CASES) == set(DOCUMENTED)

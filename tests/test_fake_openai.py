@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -15,6 +14,8 @@ import pytest_asyncio
 from agents import Agent, OpenAIResponsesModel, RunConfig, Runner
 from agents.exceptions import ModelBehaviorError
 from fakes.openai import FakeOpenAI, documented_error
+from fakes.openai.contract import check_input_limits
+from fakes.openai.wire import ApiError
 from openai.types.responses import Response, ResponseStreamEvent
 
 pytestmark = pytest.mark.asyncio
@@ -265,31 +266,25 @@ async def test_a_parameter_the_reference_does_not_list_is_refused_as_openai_refu
     await client.close()
 
 
-async def test_images_and_file_inputs_over_the_documented_limits_are_refused(fake: FakeOpenAI) -> None:
-    client = fake.client()
+async def test_images_and_file_inputs_over_the_documented_limits_are_refused() -> None:
     mb = 1024 * 1024
-    fake.max_request_bytes = None  # 50 MB of images, base64, is more than the fake's default body limit
-
-    def image(megabytes: int) -> dict[str, Any]:
-        data = base64.b64encode(b"\x89PNG" + b"\0" * (megabytes * mb)).decode()
-        return {"type": "input_image", "image_url": f"data:image/png;base64,{data}"}
-
-    def pdf(megabytes: int) -> dict[str, Any]:
-        data = base64.b64encode(b"%PDF" + b"\0" * (megabytes * mb)).decode()
-        return {"type": "input_file", "filename": "a.pdf", "file_data": f"data:application/pdf;base64,{data}"}
-
-    for content, expected in [
-        ([image(21)], "Image too large"),  # 20 MB an image
-        ([image(18), image(18), image(18)], "Images total"),  # 50 MB of images a request
-        ([pdf(17), pdf(17)], "File inputs total"),  # 32 MB of file inputs a request
+    for contents, expected in [
+        ([("image", "input[0].content[0]", bytes(21 * mb))], "Image too large"),  # 20 MB an image
+        ([("image", f"input[0].content[{i}]", bytes(18 * mb)) for i in range(3)], "Images total"),  # 50 MB a request
+        ([("image", f"input[0].content[{i}]", b"x") for i in range(501)], "Too many images"),  # 500 a request
+        ([("file", f"input[0].content[{i}]", bytes(17 * mb)) for i in range(2)], "File inputs total"),  # 32 MB
     ]:
-        with pytest.raises(openai.BadRequestError, match=expected):
-            await client.responses.create(model="gpt-test", input=[{"role": "user", "content": content}])
+        with pytest.raises(ApiError) as refused:
+            check_input_limits(contents)
+        assert refused.value.status == 400 and refused.value.body["error"]["message"].startswith(expected)
+    check_input_limits([("image", "input[0].content[0]", bytes(20 * mb)), ("file", "x", bytes(32 * mb))])
+
+
+async def test_a_body_over_the_request_limit_is_refused_with_413(fake: FakeOpenAI) -> None:
     fake.max_request_bytes = 1000
     with pytest.raises(openai.APIStatusError) as too_big:
-        await client.responses.create(model="gpt-test", input="x" * 2000)
+        await fake.client().responses.create(model="gpt-test", input="x" * 2000)
     assert too_big.value.status_code == 413
-    await client.close()
 
 
 @pytest.mark.parametrize("case", ["insufficient_quota", "tokens_per_min_request_too_large", "invalid_api_key"])

@@ -192,7 +192,8 @@ async def test_errors_while_streaming_an_answer(start_bot, slack, model, method)
             assert len(shown) == 1 and answer.startswith(shown[0]) and shown[0] != answer, s
         else:  # the whole answer, once: in one message, or cut where Slack stopped taking it
             assert "".join(shown) == answer, s
-            assert len(shown) == (2 if s.expected in ("rest_posted", "new_message") else 1), s
+            # Cut where Slack stopped taking it; a refused stop that had nothing left to add leaves one message.
+            assert len(shown) in ((1, 2) if s.expected in ("rest_posted", "new_message") else (1,)), s
         assert len(calls_in(slack, method, s, first_round)) <= 5, s  # no storm: a few pieces, at most one retry
         assert_memory(model, s, advanced=True)
 

@@ -173,6 +173,8 @@ class FileReader:
         max_visual = self.limits.rebuild_max_visual
         people = [m for m in messages if m.get("user") and not m.get("bot_id")]  # bots' files are not sent
         newest_first = [f for m in reversed(people) for f in reversed(m.get("files") or []) if f.get("id")]
+        # A Slack Connect stub in history is looked up as in a live turn (files.info), not called unreadable.
+        newest_first = list(await asyncio.gather(*(self._resolve(f) for f in newest_first)))
         chosen: list[Mapping[str, Any]] = []
         notes: dict[str, list[Part]] = {}
         visual = 0

@@ -56,7 +56,7 @@ def register(app: AsyncApp, conversations: Conversations) -> None:
             return
         sent = await summarize_thread_in_dm(
             conversations,
-            context.client,
+            conversations.client,
             key,
             user_id=user.get("id") or "",
             user_team_id=user.get("team_id") or key.team_id,

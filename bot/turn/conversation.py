@@ -12,7 +12,8 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.model.agent import TurnContext, TurnOutput, failure_phrase
+from bot.model.agent import TurnContext, TurnOutput
+from bot.model.errors import failure_phrase
 from bot.model.memory import ModelMemory, RunPlan
 from bot.model.options import ModelOptions
 from bot.model.tool_progress import ToolProgress, sources_markdown
@@ -25,7 +26,8 @@ from bot.slack.assistant_pane import set_thread_title, thread_title
 from bot.slack.channels import ChannelLookup
 from bot.slack.files import FileReader
 from bot.slack.people import People
-from bot.slack.reply import Reply, post_notice
+from bot.slack.posting import post_notice
+from bot.slack.reply import Reply
 from bot.slack.status import StatusCue
 from bot.slack.text import mentioned_user_ids
 from bot.slack.workspace_search import WorkspaceSearch, channel_types_for_place
@@ -88,6 +90,11 @@ class Conversations:
             history_budget_chars=limits.history_budget_chars,
         )
         self._in_flight: set[asyncio.Task[Any]] = set()
+
+    @property
+    def client(self) -> AsyncWebClient:
+        """The bot's own Slack client (Bolt's per-request copy adds arguments some methods do not take)."""
+        return self._client
 
     @property
     def in_flight(self) -> int:

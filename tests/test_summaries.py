@@ -11,6 +11,7 @@ from harness import say
 from bot.listeners.shortcuts import SUMMARIZE_CALLBACK_ID
 from bot.model.quoting import BEGIN
 from bot.model.summarize import PART_INSTRUCTIONS
+from bot.shared import phrases
 from bot.turn.catch_up import catch_up_request, since_moment
 from bot.turn.digest import chunked
 
@@ -134,3 +135,15 @@ def test_catch_up_requests_and_their_moments():
     assert since_moment("yesterday", now)[1] == "since yesterday"
     assert catch_up_request("<@UBOT> what is #busy about?", bot_user_id="UBOT", now=now) is None
     assert chunked(["aaaa", "bbbb", "cccc"], 10) == [["aaaa", "bbbb"], ["cccc"]]
+
+
+async def test_when_slack_will_not_open_the_dm_the_person_is_told_only_in_their_view(start_bot, slack, model):
+    bot = await start_bot()
+    root = slack.post_user_message("C1", BOB, "Should we move the offsite to May?")
+    slack.fail_next("conversations.open", "user_disabled")
+    await bot.shortcut(
+        SUMMARIZE_CALLBACK_ID, channel_id="C1", user_id=ALICE, message=root, response_url=slack.response_url()
+    )
+    await slack.wait_for(lambda: bool(slack.ephemerals))
+    assert slack.ephemerals[0]["text"] == phrases.SUMMARY_NO_DM
+    assert slack.bot_messages("C1") == [] and model.requests == []

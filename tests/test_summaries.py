@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 from conftest import ALICE, BOB, all_memory_modes
@@ -68,7 +69,10 @@ def parts_and_final(request) -> str:
 
 
 @all_memory_modes
-async def test_catch_me_up_on_a_500_message_channel_answers_within_the_budget_with_permalinks(start_bot, slack, model):
+async def test_catch_me_up_on_a_500_message_channel_answers_within_the_budget_with_permalinks(
+    start_bot, slack, model, caplog
+):
+    caplog.set_level(logging.INFO)
     posted = [
         slack.post_user_message("CBUSY", BOB, f"Update {n}: the build of service-{n} is green again after the fix.")
         for n in range(1, 501)
@@ -90,6 +94,10 @@ async def test_catch_me_up_on_a_500_message_channel_answers_within_the_budget_wi
     assert len(slack.calls_to("conversations.history")) == 3  # 500 messages, 200 a page
     shown = [status for _c, _t, status in slack.statuses]
     assert "is reading #cbusy…" in shown and f"is summarizing: {len(parts)} of {len(parts)} parts done…" in shown
+    # The parts' tokens count toward the person's daily budget with the answer's.
+    await bot.settled()
+    [line] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("turn usage")]
+    assert f" input={sum(r.usage['input_tokens'] for r in model.requests)} " in line
 
 
 async def test_a_distributed_apps_history_limit_gives_a_prompt_answer_that_says_what_was_not_read(

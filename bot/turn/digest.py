@@ -19,6 +19,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.model.agent import Source, TurnContext
 from bot.model.quoting import BEGIN, END, PREAMBLE, when
 from bot.model.summarize import summarize_part
+from bot.model.usage import TurnUsage
 from bot.slack.channels import ChannelLookup
 from bot.slack.client import without_rate_limit_retries
 from bot.slack.links import why_unreadable
@@ -45,6 +46,7 @@ Status = Callable[[str], Awaitable[None]]
 class Digest:
     note: str  # added to the person's turn
     permalinks: dict[int, tuple[str, str]] = field(default_factory=dict)  # number -> (title, permalink)
+    usage: TurnUsage = field(default_factory=TurnUsage)  # the parts' model calls
 
     def cited(self, text: str) -> tuple[Source, ...]:
         """The numbered messages the answer cites, in the order cited, as sources for under the answer."""
@@ -111,8 +113,9 @@ class Digests:
         what = "the thread" if request.thread_ts else f"the messages of {place} {request.since_label}".strip()
         heading = f"{what[0].upper()}{what[1:]}: {len(lines)} message(s)" + (f"; {unread}" if unread else "")
         body = [line.text for line in lines]
+        usage = TurnUsage()
         if sum(len(t) + 1 for t in body) > budget_chars:
-            body, left_out = await self._in_parts(body, agent, context, status, budget_chars)
+            body, left_out, usage = await self._in_parts(body, agent, context, status, budget_chars)
             heading += f", summarized in {len(body)} part(s) here"
             if left_out:
                 heading += f" (the oldest {left_out} were left out: too many for one summary)"
@@ -128,7 +131,7 @@ class Digests:
                 END,
             ]
         )
-        return Digest(note, {line.number: (line.title, line.permalink) for line in lines})
+        return Digest(note, {line.number: (line.title, line.permalink) for line in lines}, usage)
 
     async def _read(self, request: SummaryRequest) -> tuple[list[dict[str, Any]], str]:
         """The messages, oldest first, and what was left unread (empty when all was read)."""
@@ -198,41 +201,44 @@ class Digests:
 
     async def _in_parts(
         self, lines: list[str], agent: Agent[TurnContext], context: TurnContext, status: Status, budget_chars: int
-    ) -> tuple[list[str], int]:
+    ) -> tuple[list[str], int, TurnUsage]:
         """Map: each part of the messages becomes a few cited bullet points; again, while they do not fit.
         Also returns how many of the oldest messages were left out to stay within MAX_PARTS model calls."""
         level = lines
         left_out = 0
+        usage = TurnUsage()
         for _round in range(3):
             parts = chunked(level, budget_chars)
             if len(parts) > MAX_PARTS:
                 if level is lines:
                     left_out = sum(len(part) for part in parts[:-MAX_PARTS])
                 parts = parts[-MAX_PARTS:]
-            summaries = await self._summarize_parts(parts, agent, context, status)
+            summaries, spent = await self._summarize_parts(parts, agent, context, status)
+            usage = usage + spent
             level = summaries
             if sum(len(s) + 1 for s in level) <= budget_chars or len(level) == 1:
                 break
-        return level, left_out
+        return level, left_out, usage
 
     async def _summarize_parts(
         self, parts: list[list[str]], agent: Agent[TurnContext], context: TurnContext, status: Status
-    ) -> list[str]:
+    ) -> tuple[list[str], TurnUsage]:
         """The parts' summaries, in order; PARALLEL_PARTS model calls at a time (the turn has a time limit)."""
         gate = asyncio.Semaphore(PARALLEL_PARTS)
         done = 0
 
-        async def one(part: list[str]) -> str:
+        async def one(part: list[str]) -> tuple[str, TurnUsage]:
             nonlocal done
             async with gate:
-                summary = await summarize_part(agent, "\n".join(part), context=context)
+                summary, usage = await summarize_part(agent, "\n".join(part), context=context)
             done += 1
             await status(f"is summarizing: {done} of {len(parts)} parts done…")
-            return summary.strip()
+            return summary.strip(), usage
 
         await status(f"is summarizing {len(parts)} parts…")
-        summaries = await asyncio.gather(*(one(part) for part in parts))
-        return [f"Part {number}:\n{summary}" for number, summary in enumerate(summaries, 1)]
+        results = await asyncio.gather(*(one(part) for part in parts))
+        total = sum((usage for _summary, usage in results), TurnUsage())
+        return [f"Part {number}:\n{summary}" for number, (summary, _u) in enumerate(results, 1)], total
 
 
 def _defused(text: str) -> str:

@@ -117,7 +117,9 @@ class ModelRun:
         current = with_files(current, [{"type": "input_text", "text": digest.note}])
         await turn.status(phrases.WRITING_SUMMARY_STATUS)
         plan, output = await self._run_with_memory(message, recall, turn, prefetched, current)
-        return plan, replace(output, sources=output.sources + digest.cited(output.text))
+        return plan, replace(
+            output, sources=output.sources + digest.cited(output.text), usage=output.usage + digest.usage
+        )
 
     async def _run_with_memory(
         self,

@@ -298,7 +298,8 @@ def main() -> int:
     try:
         settings = Settings.from_env()
     except SettingsError as error:
-        print(render([("settings", failed(str(error), "fix the setting in .env or the environment"))]))
+        fix = "fix the setting in .env or the environment"
+        print(render([("settings", failed(problem, fix)) for problem in error.problems]))
         return 1
     results = run_event_loop(diagnose(settings, manifest_path=find_manifest()))
     print(render(results))

@@ -66,10 +66,19 @@ class Memory:
         neither joins nor queues when Redis knows nothing of the thread. `joins`: from now on the bot
         is part of the thread. `answers`: take a place in the conversation's line, and the lock if free.
         """
+        seen_key = self._keys.seen(key.team_id, key.channel_id, ts)
+        async with self._outage.claiming(seen_key) as first_here:
+            if not first_here:
+                return None
+            return await self._begin_claimed(
+                key, ts, seen_key, requires_part=requires_part, joins=joins, answers=answers
+            )
+
+    async def _begin_claimed(
+        self, key: ConversationKey, ts: str, seen_key: str, *, requires_part: bool, joins: bool, answers: bool
+    ) -> Turn | None:
+        """`begin_turn` for the one delivery of a message this process is asking Redis about."""
         keys = self._keys
-        seen_key = keys.seen(key.team_id, key.channel_id, ts)
-        if self._outage.has_seen(seen_key):
-            return None
         token = uuid.uuid4().hex
         joined_with = ThreadState(stored_at=time.time()).encode() if joins else ""
         sent = self._guard.up
@@ -303,15 +312,16 @@ class Memory:
     async def claim_message(self, team_id: str, channel_id: str, ts: str) -> bool:
         """True for the first delivery of a message, across processes; False for every repeat."""
         seen_key = self._keys.seen(team_id, channel_id, ts)
-        if self._outage.has_seen(seen_key):
-            return False
-        try:
-            claimed = await self._guard.run(lambda r: r.set(seen_key, b"1", nx=True, ex=SEEN_TTL_SECONDS))
-        except RedisUnavailable:
-            self._outage.remember_seen(seen_key, replay=True)
-            return True
-        self._outage.remember_seen(seen_key, replay=False)
-        return bool(claimed)
+        async with self._outage.claiming(seen_key) as first_here:
+            if not first_here:
+                return False
+            try:
+                claimed = await self._guard.run(lambda r: r.set(seen_key, b"1", nx=True, ex=SEEN_TTL_SECONDS))
+            except RedisUnavailable:
+                self._outage.remember_seen(seen_key, replay=True)
+                return True
+            self._outage.remember_seen(seen_key, replay=False)
+            return bool(claimed)
 
     # What a turn learns about a thread outside the two moments ------------------------------------
     async def mark_not_ours(self, key: ConversationKey) -> None:

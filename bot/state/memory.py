@@ -16,17 +16,18 @@ import logging
 import time
 import uuid
 
-from agents.extensions.memory import RedisSession
+from agents.memory import Session
 from redis.asyncio.lock import Lock
 from redis.exceptions import LockError
 
 from bot.shared.conversation_key import ConversationKey
 from bot.state.keys import LOCK_TIMEOUT_SECONDS, QUEUE_TTL_SECONDS, RESET_TTL_SECONDS, SEEN_TTL_SECONDS, Keys
 from bot.state.name_cache import NameCache
-from bot.state.outage import OutageLedger
+from bot.state.outage import LocalLocks, OutageLedger
 from bot.state.redis_link import RedisGuard, RedisUnavailable
 from bot.state.scripts import BEGIN_SCRIPT, FINISH_SCRIPT, WAIT_SCRIPT
 from bot.state.thread_state import Recall, ThreadState, latest_ts, now_ts, ts_value
+from bot.state.transcript import open_transcript
 from bot.state.turn_place import Turn
 from bot.state.usage_counters import UsageCounters
 
@@ -53,7 +54,7 @@ class Memory:
         self._outage = OutageLedger()  # written while Redis was away, replayed when it is back
         self.usage = UsageCounters(guard, self._keys, thread_ttl_seconds=thread_ttl_seconds)
         self.names = NameCache(guard, self._keys)
-        self._local_locks: dict[ConversationKey, tuple[asyncio.Lock, int]] = {}  # lock, turns using it
+        self.local_locks = LocalLocks()  # turns in order while Redis is unreachable
 
     # The turn -------------------------------------------------------------------------------------
     async def begin_turn(
@@ -239,18 +240,6 @@ class Memory:
                 logger.warning("Lost the turn lock of %s; the answer will only be chained if still current", key)
                 return
 
-    def local_lock(self, key: ConversationKey) -> asyncio.Lock:
-        local, users = self._local_locks.get(key, (asyncio.Lock(), 0))
-        self._local_locks[key] = (local, users + 1)
-        return local
-
-    def local_lock_done(self, key: ConversationKey) -> None:
-        local, users = self._local_locks[key]
-        if users > 1:
-            self._local_locks[key] = (local, users - 1)
-        else:
-            del self._local_locks[key]
-
     def _forget_place_later(self, key: ConversationKey, ts: str, token: str) -> None:
         """A script sent as Redis failed may still run once a hung Redis wakes up, leaving this message
         in line and perhaps holding the lock: both are undone when Redis is back."""
@@ -384,15 +373,12 @@ class Memory:
     def guard(self) -> RedisGuard:
         return self._guard
 
-    def transcript(self, key: ConversationKey) -> RedisSession:
+    def transcript(self, key: ConversationKey) -> Session:
         """The Agents SDK session holding a conversation's transcript (local memory mode), with the
         same prefix, team namespacing, TTL and cluster slot as the rest; run its methods through `guard`."""
-        return RedisSession(
-            f"{self._keys.slot(key.channel_id)}:{key.thread_ts or 'dm'}",
-            redis_client=self._guard.client,
-            key_prefix=f"{self._keys.prefix}:{key.team_id}:transcript",
-            ttl=self._thread_ttl,
-        )
+        session_id = f"{self._keys.slot(key.channel_id)}:{key.thread_ts or 'dm'}"
+        key_prefix = f"{self._keys.prefix}:{key.team_id}:transcript"
+        return open_transcript(self._guard.client, session_id, key_prefix=key_prefix, ttl=self._thread_ttl)
 
     # The assistant pane ---------------------------------------------------------------------------
     async def remember_viewed_channel(self, key: ConversationKey, channel_id: str) -> None:

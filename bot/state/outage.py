@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from redis.asyncio.lock import Lock
 from redis.exceptions import LockError
 
+from bot.shared.conversation_key import ConversationKey
 from bot.state.keys import RESET_TTL_SECONDS, SEEN_TTL_SECONDS
 from bot.state.redis_link import RedisGuard
 from bot.state.thread_state import ThreadState, latest_ts, ts_value
@@ -118,3 +119,22 @@ class OutageLedger:
             for seen_key in replays:
                 self._seen[seen_key] = False
         logger.info("Wrote back the memory kept while Redis was unreachable")
+
+
+class LocalLocks:
+    """One turn at a time per conversation within this process (what orders turns while Redis is away)."""
+
+    def __init__(self) -> None:
+        self._locks: dict[ConversationKey, tuple[asyncio.Lock, int]] = {}  # lock, turns using it
+
+    def take(self, key: ConversationKey) -> asyncio.Lock:
+        local, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (local, users + 1)
+        return local
+
+    def done(self, key: ConversationKey) -> None:
+        local, users = self._locks[key]
+        if users > 1:
+            self._locks[key] = (local, users - 1)
+        else:
+            del self._locks[key]

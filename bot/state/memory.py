@@ -35,6 +35,8 @@ logger = logging.getLogger(__name__)
 
 LOCK_POLL_SECONDS = 0.02  # the next in line
 QUEUED_POLL_SECONDS = 0.2  # those behind it: a burst in one thread must not become a storm of Redis calls
+# A claim that timed out waits this long for Redis to come back and say whose it is (a probe a second).
+RECHECK_SECONDS = 2.5
 # A waiter at the head of the queue that does not take a free lock for this long is gone.
 ABANDONED_WAITER_SECONDS = 2.0
 
@@ -85,7 +87,7 @@ class Memory:
         sent = self._guard.up
         try:
             reply = await self._guard.run(
-                lambda r: self._begin(
+                ask := lambda r: self._begin(
                     keys=[
                         seen_key,
                         keys.thread(key),
@@ -111,7 +113,12 @@ class Memory:
                     client=r,
                 )
             )
-        except RedisUnavailable:
+        except RedisUnavailable as error:
+            # Sent as Redis stalled, the script may still run once it wakes, claiming the message while its
+            # twin delivery in another process finds the claim: ask again with the same token, if Redis is
+            # back soon, rather than answer twice.
+            reply = await self._guard.run_again_when_back(ask, within=RECHECK_SECONDS) if error.unanswered else None
+        if reply is None:
             self._outage.remember_seen(seen_key, replay=True)
             if answers and sent:
                 self._forget_place_later(key, ts, token)

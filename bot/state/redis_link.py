@@ -16,6 +16,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import LockError, MovedError, RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +33,14 @@ MAX_CONNECTIONS = 1000
 
 
 class RedisUnavailable(Exception):
-    """Redis did not answer; callers fall back to Slack history or to in-process state."""
+    """Redis did not answer; callers fall back to Slack history or to in-process state.
+
+    `unanswered`: the command was sent and timed out, so Redis may yet run it (a stalled Redis wakes up).
+    """
+
+    def __init__(self, message: str, *, unanswered: bool = False) -> None:
+        super().__init__(message)
+        self.unanswered = unanswered
 
 
 Client = aioredis.Redis | RedisCluster
@@ -132,6 +140,8 @@ class RedisGuard:
         self.on_recovery = on_recovery
         self._down_since: float | None = None
         self._probe: asyncio.Task[None] | None = None
+        self._back = asyncio.Event()  # set while Redis answers
+        self._back.set()
 
     @property
     def up(self) -> bool:
@@ -146,7 +156,18 @@ class RedisGuard:
             raise  # Redis answered: the lock had expired or changed hands
         except (TimeoutError, RedisError, OSError) as error:
             self._mark_down(error)
-            raise RedisUnavailable(str(error)) from error
+            unanswered = isinstance(error, (TimeoutError, RedisTimeoutError))
+            raise RedisUnavailable(str(error), unanswered=unanswered) from error
+
+    async def run_again_when_back(self, command: Callable[[Any], Awaitable[T]], within: float) -> T | None:
+        """`command` once more, if Redis answers again (the probe sees it) within `within` seconds; else None."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._back.wait(), within)
+        if not self._back.is_set():
+            return None
+        with contextlib.suppress(RedisUnavailable):
+            return await self.run(command)
+        return None
 
     async def ping(self) -> bool:
         try:
@@ -159,6 +180,7 @@ class RedisGuard:
         if self._down_since is not None:
             return
         self._down_since = time.monotonic()
+        self._back.clear()
         if isinstance(error, MovedError):
             logger.error("Redis answered MOVED: REDIS_URL is a cluster node, but no cluster was seen at start-up")
         logger.warning("Redis is unreachable (%s): answering from Slack history until it is back", type(error).__name__)
@@ -176,6 +198,7 @@ class RedisGuard:
                 continue
             down_for = time.monotonic() - (self._down_since or time.monotonic())
             self._down_since = None
+            self._back.set()
             logger.warning("Redis is back after %.1fs: resuming chained memory", down_for)
             if self.on_recovery is not None:
                 # If Redis fails again while catching up, run() has already started the next probe.

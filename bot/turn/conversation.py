@@ -12,7 +12,8 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.model.agent import TurnContext, TurnOutput, failure_phrase
+from bot.model.agent import TurnContext, TurnOutput
+from bot.model.errors import failure_phrase
 from bot.model.memory import ModelMemory, RunPlan
 from bot.model.options import ModelOptions
 from bot.model.tool_progress import ToolProgress, sources_markdown

@@ -133,6 +133,12 @@ async def test_a_refused_search_is_told_to_the_model_not_the_thread_as_an_error(
     [answer] = await slack.wait_for_bot_messages("C1", question["ts"], 1)
     assert answer["text"].startswith("Slack search failed (invalid_action_token)")
 
+    slack.rate_limit_next("assistant.search.context", retry_after=60)
+    model.reply_with(CallTool("search_slack", {"query": "launch"}), lambda request: tool_output(request))
+    question = await ask(bot, slack, "C1", ALICE, "<@UBOT> and the launch party?")
+    [answer] = await slack.wait_for_bot_messages("C1", question["ts"], 1)  # not a minute later
+    assert answer["text"].startswith("Slack search failed (ratelimited)")
+
 
 def test_quoted_text_cannot_close_the_quoted_block():
     from bot.model.quoting import quoted_block

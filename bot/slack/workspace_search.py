@@ -16,6 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.shared.quoted import SEARCH_SCOPE, QuotedMessage, SearchFound
 from bot.slack.channels import ChannelLookup
+from bot.slack.client import without_rate_limit_retries
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +48,9 @@ class WorkspaceSearch:
         action_token: str,
         channel_types: tuple[str, ...],
     ) -> None:
-        self._client = client
+        # Slack's special limit for search ("10+ per minute" for most teams): a 429 is told to the model at once
+        # rather than waited out inside the tool call.
+        self._client = without_rate_limit_retries(client)
         self._channels = channels
         self._action_token = action_token
         self._channel_types = channel_types

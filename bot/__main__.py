@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as error:
         print(f"Cannot start: {error}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level, secrets=settings.secrets)
+    configure_logging(settings.log_level, secrets=settings.secrets, log_format=settings.log_format)
     if settings.web_concurrency > 1:
         return serve_in_workers(settings)
     return serve_here(settings)

@@ -82,6 +82,7 @@ class Reply:
         self._may_stream = True  # until Slack refuses a stream for this answer
         self._not_before = 0.0  # after a 429: this answer writes nothing before then (monotonic clock)
         self.posted: list[str] = []  # ts of every message of this answer
+        self.first_shown_at: float | None = None  # when the first of them appeared (epoch seconds)
         self._done = asyncio.Event()
         self._pump: asyncio.Task[None] | None = None
         self._flushing = asyncio.Lock()
@@ -169,7 +170,7 @@ class Reply:
                     self._streaming.refused(self._team_id, str(error.response.get("error")))
                 return False
             self._ts, self._shown, self._mode = response["ts"], "", "stream"
-            self.posted.append(response["ts"])
+            self._shown_at(response["ts"])
             return True
 
     async def _stop_pump(self) -> None:
@@ -302,7 +303,7 @@ class Reply:
                 self._streaming.refused(self._team_id, str(error.response.get("error")))
             else:
                 self._ts, self._shown, self._mode = response["ts"], text, "stream"
-                self.posted.append(response["ts"])
+                self._shown_at(response["ts"])
                 return True
         if not self._budget.try_take("chat.update"):  # the edit that will finish the message
             return False
@@ -314,8 +315,13 @@ class Reply:
         response: Any = await self._client.chat_postMessage(
             channel=self._channel, thread_ts=self._thread_ts, text=fallback_text(text), blocks=markdown_blocks(text)
         )
-        self.posted.append(response["ts"])
+        self._shown_at(response["ts"])
         return str(response["ts"])
+
+    def _shown_at(self, ts: str) -> None:
+        self.posted.append(ts)
+        if self.first_shown_at is None:
+            self.first_shown_at = time.time()
 
     def _close(self) -> None:
         self._ts, self._shown, self._mode = None, "", None

@@ -21,6 +21,7 @@ from redis.asyncio.lock import Lock
 from redis.exceptions import LockError
 
 from bot.shared.conversation_key import ConversationKey
+from bot.state.access_marks import AccessMarks
 from bot.state.keys import LOCK_TIMEOUT_SECONDS, QUEUE_TTL_SECONDS, RESET_TTL_SECONDS, SEEN_TTL_SECONDS, Keys
 from bot.state.name_cache import NameCache
 from bot.state.outage import OutageLedger
@@ -53,6 +54,7 @@ class Memory:
         self._outage = OutageLedger()  # written while Redis was away, replayed when it is back
         self.usage = UsageCounters(guard, self._keys, thread_ttl_seconds=thread_ttl_seconds)
         self.names = NameCache(guard, self._keys)
+        self.access = AccessMarks(guard, self._keys)
         self._local_locks: dict[ConversationKey, tuple[asyncio.Lock, int]] = {}  # lock, turns using it
 
     # The turn -------------------------------------------------------------------------------------

@@ -17,6 +17,8 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import LockError, MovedError, RedisError
 
+from bot.shared.metrics import REDIS_OUTAGES
+
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -119,6 +121,7 @@ class RedisGuard:
         if self._down_since is not None:
             return
         self._down_since = time.monotonic()
+        REDIS_OUTAGES.inc()
         if isinstance(error, MovedError):
             logger.error("Redis answered MOVED: REDIS_URL is a cluster node, but no cluster was seen at start-up")
         logger.warning("Redis is unreachable (%s): answering from Slack history until it is back", type(error).__name__)

@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from .slack_admin import SlackAdmin, SlackAdminError
 from .slack_files import SlackFiles
 
 Message = dict[str, Any]
@@ -178,6 +179,7 @@ class FakeSlack:
         self.home_views: dict[str, dict[str, Any]] = {}  # user id -> the Home view last published
         self._port = 0
         self.files = SlackFiles(team_id)
+        self.admin = SlackAdmin(lambda: self.granted_scopes)
         self._handlers: dict[str, Handler] = {
             "auth.test": self._auth_test,
             "chat.postMessage": self._chat_post_message,
@@ -189,7 +191,7 @@ class FakeSlack:
             "chat.stopStream": self._chat_stop_stream,
             "conversations.replies": self._conversations_replies,
             "conversations.history": self._conversations_history,
-            "users.info": self._users_info,
+            "users.info": self.admin.with_roles(self._users_info),
             "reactions.add": self._reactions_add,
             "reactions.remove": self._reactions_remove,
             "assistant.threads.setStatus": self._set_status,
@@ -198,6 +200,7 @@ class FakeSlack:
             "apps.connections.open": self._apps_connections_open,
             "files.info": self.files.info,
             "views.publish": self._views_publish,
+            "usergroups.users.list": self.admin.usergroups_users_list,
         }
         self.add_user(self.bot_user_id, self.bot_name, is_bot=True)
 
@@ -413,7 +416,7 @@ class FakeSlack:
             for listener in self.call_listeners:
                 listener(call)
             return web.json_response({"ok": True, **answer})
-        except SlackError as e:
+        except (SlackError, SlackAdminError) as e:
             return web.json_response({"ok": False, "error": e.code})
 
     async def _response(self, request: web.Request) -> web.Response:

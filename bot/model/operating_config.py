@@ -13,9 +13,9 @@ from typing import Any
 
 _ACCESS_KEYS = {"channels", "people", "deny", "dms"}
 _PRICE_KEYS = {"input", "cached", "output"}
-_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]{2,}$")
-_PERSON_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
-_GROUP_ID = re.compile(r"^S[A-Z0-9]{2,}$")
+_CHANNEL_ID = re.compile(r"^[CG][A-Z0-9]+$")
+_PERSON_ID = re.compile(r"^[UW][A-Z0-9]+$")
+_GROUP_ID = re.compile(r"^S[A-Z0-9]+$")
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ async def test_a_person_outside_the_allowed_group_is_told_once_and_nothing_reach
     await bot.settled()
     notes = [e for e in slack.ephemerals if e.get("user") == BOB]
     assert [n["text"] for n in notes] == [phrases.NOT_FOR_YOU]  # once, though both mentions came twice
-    assert notes[0]["channel"] == "C1" and notes[0]["thread_ts"] == first["ts"]
+    assert notes[0]["channel"] == "C1" and notes[0]["thread_ts"] in (first["ts"], second["ts"])
     assert slack.bot_messages("C1", first["ts"]) == [] and slack.bot_messages("C1", second["ts"]) == []
     assert [r.last_user_text for r in model.requests] == ["alice (<@UALICE>): what's the deploy checklist?"]
     assert len(slack.calls_to("usergroups.users.list")) == 1  # the members are kept, not asked per message

@@ -21,6 +21,7 @@ class UserGroups:
         self._client = client
         self._marks = marks
         self._local: dict[tuple[str, str], tuple[frozenset[str], float]] = {}  # (team, group) -> members, until
+        self._looking_up: dict[tuple[str, str], asyncio.Future[frozenset[str]]] = {}  # one lookup at a time
 
     async def members(self, team_id: str, group_ids: frozenset[str]) -> frozenset[str]:
         """Everyone in any of `group_ids`. A group Slack will not list (missing `usergroups:read`, a deleted
@@ -29,10 +30,18 @@ class UserGroups:
         return frozenset().union(*found)
 
     async def _members_of(self, team_id: str, group_id: str) -> frozenset[str]:
+        local = self._local.get((team_id, group_id))
+        if local is not None and local[1] > time.monotonic():
+            return local[0]
+        key = (team_id, group_id)
+        if key not in self._looking_up:  # messages arriving together (a mention comes as two events) share it
+            self._looking_up[key] = asyncio.ensure_future(self._look_up(team_id, group_id))
+            self._looking_up[key].add_done_callback(lambda _f: self._looking_up.pop(key, None))
+        return await asyncio.shield(self._looking_up[key])
+
+    async def _look_up(self, team_id: str, group_id: str) -> frozenset[str]:
         now = time.monotonic()
         local = self._local.get((team_id, group_id))
-        if local is not None and local[1] > now:
-            return local[0]
         members = await self._marks.group_members(team_id, group_id)
         if members is None:
             members = await self._ask_slack(group_id)

@@ -1,0 +1,82 @@
+"""An operator scrapes `/metrics` and reads JSON logs: two workers' turns are summed in one scrape, and the log
+lines parse and carry neither a secret nor what people wrote."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import aiohttp
+from conftest import ALICE
+from harness import SIGNING_SECRET
+from test_running import assert_no_secret_in, base_env
+from test_worker_processes import python_m_bot_workers
+
+METRICS_TOKEN = "metrics-test-token-123"
+
+
+def turns_of(scrape: str, outcome: str) -> float:
+    found = re.search(rf'^slackbot_turns_total\{{outcome="{outcome}"\}} (\S+)$', scrape, re.MULTILINE)
+    return float(found.group(1)) if found else 0.0
+
+
+async def scrape(url: str, token: str | None) -> tuple[int, str]:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    # A connection of its own each time: the kernel picks the worker that answers.
+    async with (
+        aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as http,
+        http.get(f"{url}/metrics", headers=headers) as response,
+    ):
+        return response.status, await response.text()
+
+
+def json_lines(log: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in log.splitlines() if line.strip()]
+
+
+async def test_metrics_from_two_workers_sum_their_turns_and_json_logs_carry_no_secret_or_text(tmp_path, slack, model):
+    env = base_env(
+        slack,
+        model,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        REDIS_URL="",
+        WEB_CONCURRENCY="2",
+        LOG_FORMAT="json",
+        METRICS_TOKEN=METRICS_TOKEN,
+    )
+    async with python_m_bot_workers(tmp_path, **env) as bot:
+        await bot.wait_for_log("Listening for Slack", 2)
+        sent = 0
+
+        def answering_workers() -> set[object]:
+            turns = [line for line in json_lines(bot.log) if str(line["message"]).startswith("turn usage")]
+            return {line.get("process") for line in turns}
+
+        # Until both workers have answered some (the kernel spreads connections between them).
+        while answering_workers() != {"worker 1", "worker 2"}:
+            assert sent < 40, f"one worker answered all {sent}"
+            question = slack.post_user_message(f"C{sent}", ALICE, f"<@UBOT> secret plans number {sent}")
+            assert await bot.mention_over_a_new_connection(question) == 200
+            await slack.wait_for_bot_messages(f"C{sent}", question["ts"], 1, timeout=30)
+            sent += 1
+            await bot.wait_for_log("turn usage", sent, timeout=30)
+
+        for _ in range(4):  # whichever worker answers the scrape, it counts both workers' turns
+            status, text = await scrape(bot.url, METRICS_TOKEN)
+            assert status == 200
+            assert turns_of(text, "new") == sent
+            assert "slackbot_first_text_seconds_bucket" in text and 'slackbot_tokens_total{kind="input"}' in text
+        status, _ = await scrape(bot.url, None)
+        assert status == 401
+        status, _ = await scrape(bot.url, "wrong")
+        assert status == 401
+        assert await bot.stop() == 0
+
+    lines = json_lines(bot.log)  # every line is one JSON object
+    turns = [line for line in lines if str(line["message"]).startswith("turn usage")]
+    assert len(turns) == sent
+    assert {"conversation", "model", "context", "input", "cached", "output", "duration_ms"} <= set(turns[0])
+    assert turns[0]["context"] == "new" and int(str(turns[0]["input"])) > 0
+    assert "secret plans" not in bot.log  # what people wrote never reaches the log
+    assert_no_secret_in(bot.log)
+    assert METRICS_TOKEN not in bot.log

@@ -28,15 +28,24 @@ def shared_between_workers() -> Iterator[str]:
     named = os.environ.get(MULTIPROC_ENV, "").strip()
     folder = named or tempfile.mkdtemp(prefix="slackbot-metrics-")
     os.makedirs(folder, exist_ok=True)
-    for name in os.listdir(folder):
-        if name.endswith(".db"):  # what prometheus_client writes; nothing else of the operator's is touched
-            os.remove(os.path.join(folder, name))
+    forget_earlier_runs(folder)
     os.environ[MULTIPROC_ENV] = folder
     try:
         yield folder
     finally:
         if not named:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+def forget_earlier_runs(folder: str | None = None) -> None:
+    """Empty the multiprocess folder (by default the one `PROMETHEUS_MULTIPROC_DIR` names, if any) of an earlier
+    run's files, before any process of this run records a metric: a counter must start at 0."""
+    folder = folder or os.environ.get(MULTIPROC_ENV, "").strip()
+    if not folder or not os.path.isdir(folder):
+        return
+    for name in os.listdir(folder):
+        if name.endswith(".db"):  # what prometheus_client writes; nothing else of the operator's is touched
+            os.remove(os.path.join(folder, name))
 
 
 def scrape() -> bytes:

@@ -24,7 +24,7 @@ from types import FrameType
 from typing import Any, TypeVar
 
 from bot.running.logs import configure_logging
-from bot.running.metrics import shared_between_workers
+from bot.running.metrics import forget_earlier_runs, shared_between_workers
 from bot.running.settings import Settings
 from bot.state.embedded_redis import EmbeddedRedis
 
@@ -62,6 +62,12 @@ def serve_here(settings: Settings, *, reuse_port: bool = False) -> int:
         print(f"Cannot start: {error}", file=sys.stderr)
         return 1
     return 0
+
+
+def serve_alone(settings: Settings) -> int:
+    """`python -m bot` with one process (an operator's `PROMETHEUS_MULTIPROC_DIR` starts empty, as with workers)."""
+    forget_earlier_runs()
+    return serve_here(settings)
 
 
 def serve_in_workers(settings: Settings) -> int:

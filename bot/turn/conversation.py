@@ -17,7 +17,7 @@ from bot.model.memory import ModelMemory, RunPlan
 from bot.model.options import ModelOptions
 from bot.model.tool_progress import ToolProgress, sources_markdown
 from bot.model.tools import AgentTools
-from bot.model.usage import DailyBudgets, budget_day, budget_note, exceeded_budget, usage_fields, usage_line
+from bot.model.usage import DailyBudgets, budget_day, budget_note, exceeded_budget
 from bot.shared import metrics, phrases
 from bot.shared.conversation_key import ConversationKey
 from bot.slack.answer_writing import AnswerWriting
@@ -28,10 +28,11 @@ from bot.slack.reply import Reply, post_notice
 from bot.slack.status import StatusCue
 from bot.slack.text import mentioned_user_ids
 from bot.state.memory import Memory, Turn
-from bot.state.thread_state import Recall, ThreadState, now_ts, ts_value
+from bot.state.thread_state import Recall, ThreadState, now_ts
 from bot.state.usage_counters import TurnCount
 from bot.turn import participation
 from bot.turn.access import AccessGate
+from bot.turn.accounting import account_for_answer, account_for_failure
 from bot.turn.history import (
     RESET_EVENT,
     BotIdentity,
@@ -49,9 +50,8 @@ class TurnLimits:
     turn_timeout_seconds: float
     instant_answer_seconds: float  # an answer complete sooner is posted in one message, with no status shown
     thread_memory_seconds: float  # how long after its last answer the bot follows a thread without a mention
-    budgets: DailyBudgets = field(
-        default_factory=DailyBudgets
-    )  # tokens per UTC day per person, channel and workspace; 0: unlimited
+    # Tokens per UTC day per person, channel and workspace; 0: unlimited.
+    budgets: DailyBudgets = field(default_factory=DailyBudgets)
 
 
 class Conversations:
@@ -262,8 +262,7 @@ class Conversations:
             return
         except Exception as error:
             logger.warning("Turn failed in %s: %s", key, describe_error(error))
-            metrics.TURNS.labels(outcome="failed").inc()
-            metrics.MODEL_ERRORS.labels(kind=describe_error(error)).inc()
+            account_for_failure(describe_error(error))
             await self._memory.usage.count_failure(key.team_id, day)
             await reply.fail(phrases.NO_HISTORY if isinstance(error, HistoryUnavailable) else failure_phrase(error))
             await turn.finish(None)  # the memory stays as it was; the next message here is still answered
@@ -274,17 +273,14 @@ class Conversations:
             raise
         finally:
             await cue.clear(replied=bool(reply.posted))
-        fields = usage_fields(
-            str(key),
+        count = account_for_answer(
+            message,
+            output,
             model=model_name(agent),
-            how=output.how,
-            compacted=output.compacted,
-            usage=output.usage,
             seconds=time.monotonic() - started,
+            first_shown_at=reply.first_shown_at,
         )
-        logger.info(usage_line(fields), extra={"turn": fields})
-        record_answer(message, output, first_shown_at=reply.first_shown_at)
-        await self._remember(message, turn, recall, plan, output, day, model=model_name(agent))
+        await self._remember(message, turn, recall, plan, output, day, count)
 
     async def _over_budget(self, message: IncomingMessage, day: str) -> str | None:
         """Which daily budget the message is over, if any (one Redis round trip, only with a budget set)."""
@@ -322,8 +318,7 @@ class Conversations:
         plan: RunPlan,
         output: TurnOutput,
         day: str,
-        *,
-        model: str,
+        count: TurnCount,
     ) -> None:
         """Advance the conversation's memory to this answer (if still current), then count its tokens."""
         key = message.key
@@ -335,15 +330,7 @@ class Conversations:
             memory_mode=self._model_memory.mode,
         )
         await turn.finish(state)
-        usage = output.usage
-        count = TurnCount(
-            user_id=message.user_id,
-            channel_id=key.channel_id,
-            model=model,
-            outcome=output.how,
-            tokens={"input": usage.input_tokens, "cached": usage.cached_tokens, "output": usage.output_tokens},
-        )
-        await self._memory.usage.record(key, day=day, turn=count, counters=usage.counters())
+        await self._memory.usage.record(key, day=day, turn=count, counters=output.usage.counters())
 
     async def _confirm(self, message: IncomingMessage, text: str) -> None:
         try:
@@ -355,22 +342,6 @@ class Conversations:
             )
         except SlackApiError as error:
             logger.warning("Could not confirm a reset in %s: %s", message.key, error.response.get("error"))
-
-
-def record_answer(message: IncomingMessage, output: TurnOutput, *, first_shown_at: float | None) -> None:
-    """The metrics of an answered turn: its outcome, tokens, and how long after the message it showed."""
-    metrics.TURNS.labels(outcome=output.how).inc()
-    usage = output.usage
-    for kind, value in (
-        ("input", usage.input_tokens),
-        ("cached", usage.cached_tokens),
-        ("output", usage.output_tokens),
-    ):
-        metrics.TOKENS.labels(kind=kind).inc(value)
-    sent_at = float(ts_value(message.ts))
-    now = time.time()
-    metrics.ANSWER_SECONDS.observe(max(0.0, now - sent_at))
-    metrics.FIRST_TEXT_SECONDS.observe(max(0.0, (first_shown_at or now) - sent_at))
 
 
 async def post_reset_note(client: AsyncWebClient, key: ConversationKey, *, user_id: str) -> None:

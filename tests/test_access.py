@@ -82,6 +82,21 @@ async def test_closed_direct_messages_get_a_note_and_no_answer(tmp_path, start_b
     assert len(model.requests) == 1
 
 
+async def test_closed_direct_messages_close_the_assistant_pane_too(tmp_path, start_bot, slack, model):
+    bot = await start_bot(agent_config=access_toml(tmp_path, "dms = false\n"))
+    root = slack.post_user_message("D1", ALICE, "New chat", subtype="assistant_app_thread")
+    opened = {"user_id": ALICE, "channel_id": "D1", "thread_ts": root["ts"], "context": {}}
+    await bot.send_event({"type": "assistant_thread_started", "assistant_thread": opened, "event_ts": root["ts"]})
+
+    await say(bot, slack, "D1", ALICE, "what's the capital of France?", thread_ts=root["ts"])
+
+    await slack.wait_for(lambda: len(slack.ephemerals) == 1)
+    await bot.settled()
+    assert slack.ephemerals[0]["text"] == phrases.NO_DIRECT_MESSAGES
+    assert slack.bot_messages("D1", root["ts"]) == []  # no greeting, no answer
+    assert slack.suggested_prompts == [] and model.requests == []
+
+
 async def test_a_group_slack_will_not_list_lets_nobody_in_through_it(tmp_path, start_bot, slack, model):
     slack.granted_scopes.remove("usergroups:read")
     slack.admin.add_group("S0ENG", [ALICE])

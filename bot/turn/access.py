@@ -56,6 +56,11 @@ class AccessGate:
         self._marks = marks
         self._open = rules == AccessConfig()
 
+    @property
+    def dms_open(self) -> bool:
+        """Whether direct messages and the assistant pane are open (`dms`): a closed pane greets nobody."""
+        return self._rules.dms
+
     async def admits(self, message: IncomingMessage) -> bool:
         """Whether `message` may be answered; if not, its author may get the day's note (once per place)."""
         if self._open:

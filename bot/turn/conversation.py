@@ -94,6 +94,11 @@ class Conversations:
         self._in_flight: set[asyncio.Task[Any]] = set()
 
     @property
+    def dms_open(self) -> bool:
+        """Whether the access rules open direct messages and the assistant pane."""
+        return self._access is None or self._access.dms_open
+
+    @property
     def in_flight(self) -> int:
         """Messages being handled right now (answered, waiting their turn, or being remembered)."""
         return len(self._in_flight)

@@ -8,16 +8,21 @@ import re
 
 import aiohttp
 from conftest import ALICE
-from harness import SIGNING_SECRET
+from harness import SIGNING_SECRET, say
 from test_running import assert_no_secret_in, base_env
 from test_worker_processes import python_m_bot_workers
 
 METRICS_TOKEN = "metrics-test-token-123"
 
 
-def turns_of(scrape: str, outcome: str) -> float:
-    found = re.search(rf'^slackbot_turns_total\{{outcome="{outcome}"\}} (\S+)$', scrape, re.MULTILINE)
+def value_of(scrape: str, sample: str) -> float:
+    """A sample's value in a scrape, e.g. `slackbot_turns_total{outcome="new"}`; 0 when absent."""
+    found = re.search(rf"^{re.escape(sample)} (\S+)$", scrape, re.MULTILINE)
     return float(found.group(1)) if found else 0.0
+
+
+def turns_of(scrape: str, outcome: str) -> float:
+    return value_of(scrape, f'slackbot_turns_total{{outcome="{outcome}"}}')
 
 
 async def scrape(url: str, token: str | None) -> tuple[int, str]:
@@ -80,3 +85,35 @@ async def test_metrics_from_two_workers_sum_their_turns_and_json_logs_carry_no_s
     assert "secret plans" not in bot.log  # what people wrote never reaches the log
     assert_no_secret_in(bot.log)
     assert METRICS_TOKEN not in bot.log
+
+
+async def test_a_turn_counts_its_outcome_tokens_latency_and_what_slack_refused(bot, slack, model):
+    samples = {
+        "turns": 'slackbot_turns_total{outcome="new"}',
+        "input": 'slackbot_tokens_total{kind="input"}',
+        "answers": "slackbot_answer_seconds_count",
+        "first text": "slackbot_first_text_seconds_count",
+        "waits": "slackbot_queue_wait_seconds_count",
+        "429": 'slackbot_slack_rate_limited_total{method="chat.postMessage"}',
+        "refused": 'slackbot_slack_refused_total{error="user_not_found",method="users.info"}',
+    }
+    _, text = await scrape(bot.url, None)  # this test process's metrics: other tests' turns are in them too
+    before = {name: value_of(text, sample) for name, sample in samples.items()}
+    slack.fail_next("users.info", "user_not_found")
+    slack.rate_limit_next("chat.postMessage", retry_after=1)
+
+    question = await say(bot, slack, "C1", ALICE, "<@UBOT> count this")
+    await slack.wait_for_bot_messages("C1", question["ts"], 1, timeout=10)
+    await bot.settled()
+
+    _, text = await scrape(bot.url, None)
+    grown = {name: value_of(text, sample) - before[name] for name, sample in samples.items()}
+    assert grown == {
+        "turns": 1,
+        "input": model.requests[-1].usage["input_tokens"],
+        "answers": 1,
+        "first text": 1,
+        "waits": 1,
+        "429": 1,
+        "refused": 1,
+    }

@@ -7,10 +7,13 @@ import json
 import re
 
 import aiohttp
+import pytest
 from conftest import ALICE
 from harness import SIGNING_SECRET, say
 from test_running import assert_no_secret_in, base_env
 from test_worker_processes import python_m_bot_workers
+
+from bot.running.settings import Settings, SettingsError
 
 METRICS_TOKEN = "metrics-test-token-123"
 
@@ -117,3 +120,22 @@ async def test_a_turn_counts_its_outcome_tokens_latency_and_what_slack_refused(b
         "429": 1,
         "refused": 1,
     }
+
+
+def test_the_operating_settings_are_read_and_a_wrong_log_format_is_named():
+    env = {"SLACK_BOT_TOKEN": "xoxb-1", "OPENAI_API_KEY": "sk-1", "SLACK_SIGNING_SECRET": "s"}
+    settings = Settings.from_env(
+        {
+            **env,
+            "DAILY_TOKEN_BUDGET_PER_CHANNEL": "5000",
+            "DAILY_TOKEN_BUDGET_PER_WORKSPACE": "90000",
+            "ADMIN_USER_IDS": "U1, U2,",
+            "METRICS_TOKEN": "m-token-123",
+            "LOG_FORMAT": "JSON",
+        }
+    )
+    assert (settings.daily_token_budget_per_channel, settings.daily_token_budget_per_workspace) == (5000, 90000)
+    assert settings.admin_user_ids == {"U1", "U2"} and settings.log_format == "json"
+    assert "m-token-123" in settings.secrets  # masked in every log line
+    with pytest.raises(SettingsError, match="LOG_FORMAT must be one of text, json, got 'xml'"):
+        Settings.from_env({**env, "LOG_FORMAT": "xml"})

@@ -41,7 +41,9 @@ async def test_an_admin_sees_the_workspace_totals_and_a_non_admin_only_their_own
     slack.admin.admins.add(ALICE)
     config = tmp_path / "agent.toml"
     config.write_text(PRICES)
-    bot = await start_bot(agent_config=str(config), daily_token_budget_per_user=50_000)
+    bot = await start_bot(
+        agent_config=str(config), daily_token_budget_per_user=50_000, daily_token_budget_per_workspace=1_000_000
+    )
     await thread_with(bot, slack, ALICE, ["what's our deploy checklist?", "and the rollback plan?"])
     question = await say(bot, slack, "C2", BOB, "<@UBOT> where are the runbooks?")
     await slack.wait_for_bot_messages("C2", question["ts"], 1)
@@ -57,7 +59,7 @@ async def test_an_admin_sees_the_workspace_totals_and_a_non_admin_only_their_own
     assert f"(≈ ${alice_cost + bob_cost:,.2f})" in admin_view  # the model's row
     assert "_Turns_: chained 1, rebuilt 0, new 2, alone 0, failed 0" in admin_view
     assert "Memory mode: `responses`" in admin_view
-    assert "Daily token budgets: per person 50,000" in admin_view
+    assert f"Daily token budgets: per person 50,000, workspace 1,000,000 ({alice + bob:,} used today)" in admin_view
 
     own_view = await open_home(bot, slack, BOB)
 

@@ -88,7 +88,7 @@ def admin_blocks(today: DayUsage, week: DayUsage, facts: ViewFacts, feedback: Ma
         blocks.append(_text(_outcomes(usage.outcomes)))
     if feedback is not None:
         blocks.append(_text(f"*Feedback* ({DAYS} days): 👍 {feedback.get('up', 0):,}  👎 {feedback.get('down', 0):,}"))
-    blocks.append(_text(_setup(facts)))
+    blocks.append(_text(_setup(facts, spent_today=sum(_total(models) for models in today.by_user.values()))))
     return blocks
 
 
@@ -126,7 +126,7 @@ def _outcomes(outcomes: Mapping[str, int]) -> str:
     return f"_Turns_: {counts}"
 
 
-def _setup(facts: ViewFacts) -> str:
+def _setup(facts: ViewFacts, *, spent_today: int) -> str:
     health = facts.mcp_health()
     servers = ", ".join(f"{name} {'up' if up else '*down*'}" for name, up in sorted(health.items())) or "none"
     budgets = facts.budgets
@@ -139,6 +139,8 @@ def _setup(facts: ViewFacts) -> str:
         )
         if value
     ]
+    if budgets.workspace:
+        shown[-1] += f" ({spent_today:,} used today)"
     return (
         f"*Set-up*\nMemory mode: `{facts.memory_mode}`\nMCP servers: {servers}\n"
         f"Daily token budgets: {', '.join(shown) if shown else 'none'}"

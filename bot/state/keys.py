@@ -52,7 +52,8 @@ class Keys:
 
     def usage_day(self, team_id: str, day: str) -> str:
         """A workspace's counters of one UTC day (by person, channel, model, outcome): one hash, one slot."""
-        return f"{self._prefix}:{team_id}:usage-day:{self.slot(day)}"
+        day_of_team = self.slot(f"{team_id}-{day}") if self._hash_tags else day  # each workspace-day its own slot
+        return f"{self._prefix}:{team_id}:usage-day:{day_of_team}"
 
     def access_noted(self, team_id: str, place: str, user_id: str) -> str:
         return f"{self._prefix}:{team_id}:access-noted:{self.slot(place)}:{user_id}"

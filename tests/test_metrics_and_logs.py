@@ -139,3 +139,23 @@ def test_the_operating_settings_are_read_and_a_wrong_log_format_is_named():
     assert "m-token-123" in settings.secrets  # masked in every log line
     with pytest.raises(SettingsError, match="LOG_FORMAT must be one of text, json, got 'xml'"):
         Settings.from_env({**env, "LOG_FORMAT": "xml"})
+
+
+async def test_a_failed_turn_counts_as_failed_by_kind_and_in_the_admins_view(start_bot, slack, model):
+    slack.admin.admins.add(ALICE)
+    bot = await start_bot(openai_max_retries=0)
+    kind = 'slackbot_model_errors_total{kind="InternalServerError(500)"}'
+    _, text = await scrape(bot.url, None)
+    before = (turns_of(text, "failed"), value_of(text, kind))
+    model.fail_next(status=500)
+
+    question = await say(bot, slack, "C1", ALICE, "<@UBOT> this will fail")
+    await slack.wait_for_bot_messages("C1", question["ts"], 1)
+    await bot.settled()
+
+    _, text = await scrape(bot.url, None)
+    assert (turns_of(text, "failed") - before[0], value_of(text, kind) - before[1]) == (1, 1)
+    await bot.send_event({"type": "app_home_opened", "user": ALICE, "tab": "home", "event_ts": "1.000001"})
+    await slack.wait_for(lambda: ALICE in slack.home_views)
+    view = "\n".join(str(b.get("text", {}).get("text", "")) for b in slack.home_views[ALICE]["blocks"])
+    assert "_Turns_: chained 0, rebuilt 0, new 0, alone 0, failed 1" in view

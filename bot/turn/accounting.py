@@ -38,6 +38,8 @@ def account_for_answer(
     )
 
 
-def account_for_failure(description: str) -> None:
+def account_for_failure(model_error: str | None) -> None:
+    """A failed turn; `model_error` describes the error when the model run (or what it needed) failed."""
     metrics.TURNS.labels(outcome="failed").inc()
-    metrics.MODEL_ERRORS.labels(kind=description).inc()
+    if model_error is not None:
+        metrics.MODEL_ERRORS.labels(kind=model_error).inc()

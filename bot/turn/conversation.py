@@ -264,6 +264,8 @@ class Conversations:
                 key,
                 error.response.get("error"),
             )
+            account_for_failure(None)  # Slack's refusal is counted by method in the metrics already
+            await self._memory.usage.count_failure(key.team_id, day)
             return
         except Exception as error:
             logger.warning("Turn failed in %s: %s", key, describe_error(error))

@@ -109,6 +109,9 @@ async def test_a_group_slack_will_not_list_lets_nobody_in_through_it(tmp_path, s
     await bot.settled()
     assert slack.bot_messages("C1", refused["ts"]) == []
     assert [e["user"] for e in slack.ephemerals] == [ALICE]
+    await say(bot, slack, "C2", ALICE, "<@UBOT> and here?")
+    await slack.wait_for(lambda: len(slack.ephemerals) == 2)  # another place: told there too
+    assert len(slack.calls_to("usergroups.users.list")) == 1  # not asked again for every message
 
 
 def test_the_decision_denies_first_then_dms_then_channels_then_people():

@@ -15,6 +15,8 @@ from bot.state.keys import USER_GROUP_TTL_SECONDS
 
 logger = logging.getLogger(__name__)
 
+FAILED_LOOKUP_RETRY_SECONDS = 60.0  # a group Slack would not list is not asked for on every message
+
 
 class UserGroups:
     def __init__(self, client: AsyncWebClient, marks: AccessMarks) -> None:
@@ -45,8 +47,10 @@ class UserGroups:
         members = await self._marks.group_members(team_id, group_id)
         if members is None:
             members = await self._ask_slack(group_id)
-            if members is None:
-                return local[0] if local is not None else frozenset()  # the last known members, if any
+            if members is None:  # the last known members, if any; Slack is asked again in a minute
+                members = local[0] if local is not None else frozenset()
+                self._local[(team_id, group_id)] = (members, now + FAILED_LOOKUP_RETRY_SECONDS)
+                return members
             await self._marks.keep_group_members(team_id, group_id, members)
         self._local[(team_id, group_id)] = (members, now + USER_GROUP_TTL_SECONDS)
         return members

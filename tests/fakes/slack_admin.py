@@ -4,7 +4,8 @@ the role flags `users.info` gives every user (`is_admin`, `is_owner`, `is_primar
 What it encodes, from Slack's docs:
 - `usergroups.users.list` (docs.slack.dev/reference/methods/usergroups.users.list): argument `usergroup`
   (required), `include_disabled`, `team_id`; answers `{"users": [ids]}`; errors `no_such_subteam`,
-  `plan_upgrade_required`; bot scope `usergroups:read` (else `missing_scope`, as for every method); Tier 2.
+  `plan_upgrade_required`; bot scope `usergroups:read` (else `missing_scope`, a common error); Tier 2.
+  Arguments are held to the contract (tests/contract/slack_methods.json) by the fake's server before this runs.
   A disabled group's members are listed only with `include_disabled` (the page says so of the argument).
 - The user object (docs.slack.dev/reference/objects/user-object): `is_admin`, `is_owner`, `is_primary_owner`
   are booleans on every user (and are what `users.info` returns).
@@ -16,13 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .slack.errors import SlackError
+
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
-
-
-class SlackAdminError(Exception):
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
 
 
 @dataclass
@@ -40,12 +37,10 @@ class SlackAdmin:
 
     def usergroups_users_list(self, args: dict[str, Any]) -> dict[str, Any]:
         if "usergroups:read" not in self.granted_scopes():
-            raise SlackAdminError("missing_scope")
-        group = args.get("usergroup")
-        if not group:
-            raise SlackAdminError("invalid_arguments")
+            raise SlackError("missing_scope")
+        group = args["usergroup"]  # required: the contract check refused a call without it
         if group not in self.groups or (group in self.disabled and not _truthy(args.get("include_disabled"))):
-            raise SlackAdminError("no_such_subteam")
+            raise SlackError("no_such_subteam")
         return {"users": list(self.groups[group])}
 
     def with_roles(self, users_info: Handler) -> Handler:

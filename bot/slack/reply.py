@@ -35,7 +35,7 @@ from slack_sdk.errors import SlackApiError
 from bot.shared import phrases
 from bot.slack.answer_writing import AnswerWriting
 from bot.slack.pacing import WorkspaceBudget, retry_after
-from bot.slack.posting import NOTICE_EVENT, post_markdown, post_notice
+from bot.slack.posting import NOTICE_EVENT, PostedMessages, post_markdown, post_notice
 from bot.slack.render import MESSAGE_MARKDOWN_LIMIT, cut_for_room, fallback_text, markdown_blocks, split_markdown
 
 logger = logging.getLogger(__name__)
@@ -82,8 +82,7 @@ class Reply:
         self.stopped_by_user = False  # the person pressed Stop: Slack takes nothing more of this answer
         self._may_stream = True  # until Slack refuses a stream for this answer
         self._not_before = 0.0  # after a 429: this answer writes nothing before then (monotonic clock)
-        self.posted: list[str] = []  # ts of every message of this answer
-        self.first_shown_at: float | None = None  # when the first of them appeared (epoch seconds)
+        self.posted = PostedMessages()  # ts of every message of this answer, and when the first appeared
         self._done = asyncio.Event()
         self._pump: asyncio.Task[None] | None = None
         self._flushing = asyncio.Lock()
@@ -184,7 +183,7 @@ class Reply:
                 return False
             self._ts, self._shown, self._mode = response["ts"], "", "stream"
             self._content_mode, self._tasks_shown = CHUNKS_MODE, True
-            self._shown_at(response["ts"])
+            self.posted.append(response["ts"])
             return True
 
     async def _stop_pump(self) -> None:
@@ -340,7 +339,7 @@ class Reply:
                 self._streaming.refused(self._team_id, str(error.response.get("error")))
             else:
                 self._ts, self._shown, self._mode = response["ts"], text, "stream"
-                self._shown_at(response["ts"])
+                self.posted.append(response["ts"])
                 return True
         if not self._budget.try_take("chat.update"):  # the edit that will finish the message
             return False
@@ -350,13 +349,8 @@ class Reply:
 
     async def _post(self, text: str) -> str:
         ts = await post_markdown(self._client, self._channel, self._thread_ts, text)
-        self._shown_at(ts)
-        return ts
-
-    def _shown_at(self, ts: str) -> None:
         self.posted.append(ts)
-        if self.first_shown_at is None:
-            self.first_shown_at = time.time()
+        return ts
 
     def _close(self) -> None:
         self._ts, self._shown, self._mode = None, "", None

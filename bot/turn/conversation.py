@@ -287,7 +287,7 @@ class Conversations:
             output,
             model=model_name(agent),
             seconds=time.monotonic() - started,
-            first_shown_at=reply.first_shown_at,
+            first_shown_at=reply.posted.first_at,
         )
         await self._remember(message, turn, recall, plan, output, day, count)
 

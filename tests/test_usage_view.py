@@ -9,6 +9,8 @@ from typing import Any
 from conftest import ALICE, BOB
 from harness import say, thread_with
 
+from bot.state.usage_counters import DayUsage, TurnCount, day_fields
+
 PRICES = '[prices."gpt-test"]\ninput = 10000\ncached = 1000\noutput = 20000\n'
 
 
@@ -78,3 +80,14 @@ async def test_admin_user_ids_make_someone_an_admin_without_a_workspace_role(sta
 
     assert "Usage (admins)" in view and f"<@{ALICE}>" in view
     assert "Your usage" in await open_home(bot, slack, ALICE)
+
+
+def test_a_fine_tuned_model_whose_name_holds_colons_is_counted_under_its_whole_name():
+    turn = TurnCount("UALICE", "C1", "ft:gpt-4o:acme:7", "chained", {"input": 100, "cached": 40, "output": 10})
+    raw = {name.encode(): str(value).encode() for name, value in day_fields(turn).items()}
+
+    usage = DayUsage.parse(raw)
+
+    assert usage.by_model() == {"ft:gpt-4o:acme:7": {"input": 100, "cached": 40, "output": 10}}
+    assert usage.by_channel == {"C1": {"ft:gpt-4o:acme:7": {"input": 100, "cached": 40, "output": 10}}}
+    assert usage.outcomes == {"chained": 1}

@@ -32,7 +32,9 @@ from bot.slack.files import MB, FileLimits, FileReader
 from bot.slack.home_tab import HomeTab
 from bot.slack.people import People
 from bot.slack.user_groups import UserGroups
+from bot.state.access_marks import AccessMarks
 from bot.state.embedded_redis import EmbeddedRedis
+from bot.state.keys import Keys
 from bot.state.memory import Memory
 from bot.state.redis_link import RedisGuard, connect
 from bot.turn.access import AccessGate
@@ -160,7 +162,8 @@ async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embe
         channel=settings.daily_token_budget_per_channel,
         workspace=settings.daily_token_budget_per_workspace,
     )
-    access = AccessGate(agent_config.access, client=slack, groups=UserGroups(slack, memory.access), marks=memory.access)
+    marks = AccessMarks(guard, Keys(settings.redis_prefix, hash_tags=redis.cluster))
+    access = AccessGate(agent_config.access, client=slack, groups=UserGroups(slack, marks), marks=marks)
     conversations = Conversations(
         client=slack,
         memory=memory,

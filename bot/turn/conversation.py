@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -18,8 +18,8 @@ from bot.model.memory import ModelMemory, RunPlan
 from bot.model.options import ModelOptions
 from bot.model.tool_progress import ToolProgress, sources_markdown
 from bot.model.tools import AgentTools
-from bot.model.usage import budget_day, budget_note, over_budget, usage_line
-from bot.shared import phrases
+from bot.model.usage import DailyBudgets, budget_day, budget_note, exceeded_budget
+from bot.shared import metrics, phrases
 from bot.shared.conversation_key import ConversationKey
 from bot.slack.answer_writing import AnswerWriting
 from bot.slack.assistant_pane import set_thread_title, thread_title
@@ -33,7 +33,10 @@ from bot.slack.text import mentioned_user_ids
 from bot.slack.workspace_search import WorkspaceSearch, channel_types_for_place
 from bot.state.memory import Memory, Turn
 from bot.state.thread_state import Recall, ThreadState, now_ts
+from bot.state.usage_counters import TurnCount
 from bot.turn import participation
+from bot.turn.access import AccessGate
+from bot.turn.accounting import account_for_answer, account_for_failure
 from bot.turn.history import (
     RESET_EVENT,
     BotIdentity,
@@ -51,7 +54,8 @@ class TurnLimits:
     turn_timeout_seconds: float
     instant_answer_seconds: float  # an answer complete sooner is posted in one message, with no status shown
     thread_memory_seconds: float  # how long after its last answer the bot follows a thread without a mention
-    daily_token_budget: int = 0  # per person and UTC day; 0: unlimited
+    # Tokens per UTC day per person, channel and workspace; 0: unlimited.
+    budgets: DailyBudgets = field(default_factory=DailyBudgets)
 
 
 class Conversations:
@@ -69,8 +73,10 @@ class Conversations:
         limits: TurnLimits,
         files: FileReader,
         options: ModelOptions | None = None,
+        access: AccessGate | None = None,
     ) -> None:
         self._client = client
+        self._access = access
         self._files = files
         self._memory = memory
         self._model_memory = model_memory
@@ -95,6 +101,11 @@ class Conversations:
     def client(self) -> AsyncWebClient:
         """The bot's own Slack client (Bolt's per-request copy adds arguments some methods do not take)."""
         return self._client
+
+    @property
+    def dms_open(self) -> bool:
+        """Whether the access rules open direct messages and the assistant pane."""
+        return self._access is None or self._access.dms_open
 
     @property
     def in_flight(self) -> int:
@@ -143,6 +154,8 @@ class Conversations:
     # The turn ------------------------------------------------------------------------------------
     async def _handle(self, message: IncomingMessage) -> None:
         key = message.key
+        if self._access is not None and not await self._access.admits(message):
+            return  # before anything is claimed or joined: outside the access rules the bot stays out
         resetting = is_reset_request(message.text, self.bot.user_id)
         empty = is_empty_mention(message.text, self.bot.user_id) and not message.files
         too_long = len(message.text) > self._limits.history_budget_chars
@@ -215,10 +228,12 @@ class Conversations:
         """The steps of an answer: the budget, who speaks where, the model run written into Slack, then memory."""
         key = message.key
         day = budget_day(message.ts)
-        if await self._over_budget(message, day):
+        over = await self._over_budget(message, day)
+        if over is not None:
             # No model call: a short note, and the memory is left as it was.
+            metrics.DECLINED.labels(reason=f"budget_{over}").inc()
             await turn.finish(None)
-            await post_notice(self._client, key.channel_id, message.reply_thread_ts, budget_note(message.ts))
+            await post_notice(self._client, key.channel_id, message.reply_thread_ts, budget_note(message.ts, over))
             return
         mentioned = [u for u in mentioned_user_ids(message.text) if u != self.bot.user_id]
         speaker_names = await self._people.names(key.team_id, [message.user_id, *mentioned])
@@ -240,7 +255,13 @@ class Conversations:
             message_ts=message.ts,
             delay=self._limits.instant_answer_seconds,
         )
-        progress = ToolProgress(conversation=str(key), show_tasks=reply.show_tasks, show_line=cue.show_line)
+        progress = ToolProgress(
+            conversation=str(key),
+            show_tasks=reply.show_tasks,
+            show_line=cue.show_line,
+            server_of=self._agents.mcp.server_of,
+        )
+        started = time.monotonic()
         cue.start()  # just before the try whose finally clears it
         try:
             async with asyncio.timeout(self._limits.turn_timeout_seconds):
@@ -254,9 +275,13 @@ class Conversations:
                 key,
                 error.response.get("error"),
             )
+            account_for_failure(None)  # Slack's refusal is counted by method in the metrics already
+            await self._memory.usage.count_failure(key.team_id, day)
             return
         except Exception as error:
             logger.warning("Turn failed in %s: %s", key, describe_error(error))
+            account_for_failure(describe_error(error))
+            await self._memory.usage.count_failure(key.team_id, day)
             await reply.fail(phrases.NO_HISTORY if isinstance(error, HistoryUnavailable) else failure_phrase(error))
             await turn.finish(None)  # the memory stays as it was; the next message here is still answered
             return
@@ -266,12 +291,14 @@ class Conversations:
             raise
         finally:
             await cue.clear(replied=bool(reply.posted))
-        logger.info(
-            usage_line(
-                str(key), model=model_name(agent), how=output.how, compacted=output.compacted, usage=output.usage
-            )
+        count = account_for_answer(
+            message,
+            output,
+            model=model_name(agent),
+            seconds=time.monotonic() - started,
+            first_shown_at=reply.posted.first_at,
         )
-        await self._remember(message, turn, recall, plan, output, day)
+        await self._remember(message, turn, recall, plan, output, day, count)
 
     def _workspace_search(self, message: IncomingMessage) -> WorkspaceSearch | None:
         """Searching Slack as the asker, for this turn: where it is on and the event carried an action token."""
@@ -284,11 +311,16 @@ class Conversations:
             channel_types=channel_types_for_place(self._agents.granted_scopes, private_to_asker=message.is_dm),
         )
 
-    async def _over_budget(self, message: IncomingMessage, day: str) -> bool:
-        budget = self._limits.daily_token_budget
-        if not budget:
-            return False
-        return over_budget(await self._memory.usage.tokens_today(message.key.team_id, message.user_id, day), budget)
+    async def _over_budget(self, message: IncomingMessage, day: str) -> str | None:
+        """Which daily budget the message is over, if any (one Redis round trip, only with a budget set)."""
+        budgets = self._limits.budgets
+        if not budgets.any:
+            return None
+        key = message.key
+        spent = await self._memory.usage.spent_today(
+            key.team_id, day, user_id=message.user_id, channel_id=key.channel_id
+        )
+        return exceeded_budget(spent, budgets)
 
     async def _title_assistant_thread(self, message: IncomingMessage, speaker_names: dict[str, str]) -> None:
         question = message.text or " ".join(str(f.get("name") or "") for f in message.files)
@@ -308,7 +340,14 @@ class Conversations:
         )
 
     async def _remember(
-        self, message: IncomingMessage, turn: Turn, recall: Recall, plan: RunPlan, output: TurnOutput, day: str
+        self,
+        message: IncomingMessage,
+        turn: Turn,
+        recall: Recall,
+        plan: RunPlan,
+        output: TurnOutput,
+        day: str,
+        count: TurnCount,
     ) -> None:
         """Advance the conversation's memory to this answer (if still current), then count its tokens."""
         key = message.key
@@ -320,10 +359,7 @@ class Conversations:
             memory_mode=self._model_memory.mode,
         )
         await turn.finish(state)
-        usage = output.usage
-        await self._memory.usage.record(
-            key, user_id=message.user_id, day=day, total=usage.total_tokens, counters=usage.counters()
-        )
+        await self._memory.usage.record(key, day=day, turn=count, counters=output.usage.counters())
 
     async def _confirm(self, message: IncomingMessage, text: str) -> None:
         try:

@@ -200,6 +200,12 @@ class SlackRequests:
         }
         return await self.post(urlencode(form), content_type="application/x-www-form-urlencoded")
 
+    async def interact(self, payload: dict[str, Any]) -> HttpAnswer:
+        """An interaction payload (`block_actions`, `view_submission`) as Slack posts it: form-encoded `payload=`,
+        signed like events (docs.slack.dev/interactivity/handling-user-interaction)."""
+        body = urlencode({"payload": json.dumps(payload)})
+        return await self.post(body, content_type="application/x-www-form-urlencoded")
+
     async def shortcut(
         self,
         callback_id: str,

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from agents import Agent, OpenAIResponsesModel, WebSearchTool
 
 from bot.model.agent import TurnContext
-from bot.model.config import AgentConfig, setup_for_channel
+from bot.model.config import AgentConfig, approval_rule, setup_for_channel
 from bot.model.mcp_servers import McpServers
 
 logger = logging.getLogger(__name__)
@@ -38,7 +38,14 @@ class AgentTools:
         self._base_instructions = base_instructions
         self._agents: dict[tuple[str, str], Agent[TurnContext]] = {}
         self._web_search_refused = False
-        self.mcp = McpServers(config.mcp_servers)
+        self.mcp = McpServers(config.mcp_servers, self._needs_approval if config.has_approvals else None)
+
+    def _needs_approval(self, channel_id: str, server: str, tool: str) -> bool:
+        return approval_rule(self.config, channel_id, server, tool).needed
+
+    def approvers(self, channel_id: str, server: str, tool: str) -> tuple[str, ...]:
+        """Who may decide a call (user and user group ids); empty: only the person who asked."""
+        return approval_rule(self.config, channel_id, server, tool).approvers
 
     @property
     def max_turns(self) -> int:

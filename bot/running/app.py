@@ -32,6 +32,7 @@ from bot.state.embedded_redis import EmbeddedRedis
 from bot.state.memory import Memory
 from bot.state.redis_link import RedisGuard, connect
 from bot.turn.conversation import Conversations, TurnLimits
+from bot.turn.feedback import AnswerFeedback
 from bot.turn.history import BotIdentity
 
 logger = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ class Bot:
         }
 
     async def close(self, drain_seconds: float = 20.0) -> None:
+        await self.conversations.approvals.close()
         await self.conversations.drain(drain_seconds)
         if self.tools is not None:
             await self.tools.close()
@@ -112,6 +114,7 @@ async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embe
         prefix=settings.redis_prefix,
         thread_ttl_seconds=int(settings.thread_memory_days * 86400),
         hash_tags=redis.cluster,
+        approval_ttl_seconds=settings.approval_timeout_seconds,
     )
     guard.on_recovery = memory.replay_pending
     if not await guard.ping():
@@ -192,7 +195,9 @@ async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embe
     )
     pane = AssistantPane(slack, memory)
     home_tab = HomeTab(slack)  # features add their sections here
-    listeners.register(bolt, conversations, pane, home_tab, allowed_bot_ids=settings.allowed_bot_ids)
+    feedback = AnswerFeedback(slack, memory.feedback)
+    listeners.register(bolt, conversations, pane, home_tab, feedback, allowed_bot_ids=settings.allowed_bot_ids)
+    conversations.approvals.start()  # marks requests nobody decided in time as expired
     return Bot(settings, bolt, conversations, guard, slack, openai_client, embedded, tools, home_tab)
 
 

@@ -6,13 +6,14 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.model.agent import TurnContext, TurnOutput, failure_phrase
+from bot.model.agent import PausedRun, TurnContext, TurnOutput, failure_phrase
 from bot.model.memory import ModelMemory, RunPlan
 from bot.model.options import ModelOptions
 from bot.model.tool_progress import ToolProgress, sources_markdown
@@ -21,15 +22,18 @@ from bot.model.usage import budget_day, budget_note, over_budget, usage_line
 from bot.shared import phrases
 from bot.shared.conversation_key import ConversationKey
 from bot.slack.answer_writing import AnswerWriting
+from bot.slack.approval_blocks import feedback_blocks
 from bot.slack.assistant_pane import set_thread_title, thread_title
 from bot.slack.files import FileReader
 from bot.slack.people import People
 from bot.slack.reply import Reply, post_notice
 from bot.slack.status import StatusCue
 from bot.slack.text import mentioned_user_ids
+from bot.state.approvals import PendingApproval
 from bot.state.memory import Memory, Turn
 from bot.state.thread_state import Recall, ThreadState, now_ts
 from bot.turn import participation
+from bot.turn.approval_flow import ApprovalFlow, Tell, memory_mark, message_from_json
 from bot.turn.history import (
     RESET_EVENT,
     BotIdentity,
@@ -86,6 +90,7 @@ class Conversations:
             history_budget_chars=limits.history_budget_chars,
         )
         self._in_flight: set[asyncio.Task[Any]] = set()
+        self.approvals = ApprovalFlow(client=client, memory=memory, agents=agents)
 
     @property
     def in_flight(self) -> int:
@@ -105,6 +110,49 @@ class Conversations:
         finally:
             if task is not None:
                 self._in_flight.discard(task)
+
+    async def decide(self, team_id: str, approval_id: str, *, user_id: str, approve: bool, tell: Tell) -> None:
+        """A click on Approve or Reject: once per request, whichever process gets it; the turn then goes on."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight.add(task)
+        try:
+            pending = await self.approvals.decide(team_id, approval_id, user_id=user_id, approve=approve, tell=tell)
+            if pending is not None:
+                await self._resume(pending, approved=approve)
+        except Exception:
+            logger.exception("Could not go on after approval %s", approval_id)
+        finally:
+            if task is not None:
+                self._in_flight.discard(task)
+
+    async def _resume(self, pending: PendingApproval, *, approved: bool) -> None:
+        """The paused turn, as a turn of its own in the conversation's line (placed by the request's ts, so it
+        goes before any message sent after the request)."""
+        message = message_from_json(pending.message)
+        turn = await self._memory.begin_turn(
+            message.key, pending.request_ts, requires_part=False, joins=False, answers=True
+        )
+        if turn is None:
+            return
+        try:
+            async with turn.in_order() as recall:
+                await self.approvals.done_waiting(pending)
+                paused = PausedRun(state=pending.state, calls=())
+                context = TurnContext.from_json(pending.context)
+
+                async def run(setup: RunSetup) -> tuple[RunPlan, TurnOutput]:
+                    output = await self._model_run.resume(message.key, paused, setup, approved=approved)
+                    return RunPlan(**pending.plan), replace(output, how=pending.how)
+
+                moved_on = memory_mark(recall) != pending.recall_raw
+                if moved_on:
+                    logger.info(
+                        "%s was reset while approval %s waited: the answer is not remembered", message.key, pending.id
+                    )
+                await self._run_and_reply(message, turn, recall, context, run, remember=not moved_on)
+        finally:
+            await turn.leave()
 
     async def reset_channel(self, team_id: str, channel_id: str) -> None:
         """`/reset`: forget every conversation of a channel, or of a DM and all its threads."""
@@ -211,6 +259,8 @@ class Conversations:
             await turn.finish(None)
             await post_notice(self._client, key.channel_id, message.reply_thread_ts, budget_note(message.ts))
             return
+        if await self.approvals.tell_if_waiting(message, turn):
+            return
         mentioned = [u for u in mentioned_user_ids(message.text) if u != self.bot.user_id]
         speaker_names = await self._people.names(key.team_id, [message.user_id, *mentioned])
         context = TurnContext(
@@ -218,9 +268,29 @@ class Conversations:
             speaker_name=speaker_names.get(message.user_id),
             place=describe_place(message, viewed_channel_id=recall.viewed_channel_id),
             people=speaker_names,
+            channel_id=key.channel_id,
         )
         if message.is_assistant_thread and recall.state is None and recall.from_redis:
             await self._title_assistant_thread(message, speaker_names)  # the thread's first question names it
+
+        async def run(setup: RunSetup) -> tuple[RunPlan, TurnOutput]:
+            return await self._model_run.run(message, recall, setup, speaker_names, prefetched)
+
+        await self._run_and_reply(message, turn, recall, context, run)
+
+    async def _run_and_reply(
+        self,
+        message: IncomingMessage,
+        turn: Turn,
+        recall: Recall,
+        context: TurnContext,
+        run: Callable[[RunSetup], Awaitable[tuple[RunPlan, TurnOutput]]],
+        *,
+        remember: bool = True,
+    ) -> None:
+        """The model run written into Slack, then memory; a run that waits for approval pauses the turn."""
+        key = message.key
+        day = budget_day(message.ts)
         reply = self._reply_for(message)
         cue = StatusCue(
             self._client,
@@ -234,9 +304,12 @@ class Conversations:
         try:
             async with asyncio.timeout(self._limits.turn_timeout_seconds):
                 agent = await self._agents.for_channel(key.channel_id)
-                setup = RunSetup(agent, context, reply, progress)
-                plan, output = await self._model_run.run(message, recall, setup, speaker_names, prefetched)
-            await reply.finish(output.text + sources_markdown(output.sources))
+                plan, output = await run(RunSetup(agent, context, reply, progress))
+            if output.paused is not None:
+                await self.approvals.pause(message, turn, recall, context, plan, output, reply)
+                return
+            feedback = feedback_blocks(model=model_name(agent), response_id=output.response_id)
+            await reply.finish(output.text + sources_markdown(output.sources), closing_blocks=feedback)
         except SlackApiError as error:
             logger.error(
                 "Could not post the answer in %s: %s; the conversation was not advanced",
@@ -260,7 +333,10 @@ class Conversations:
                 str(key), model=model_name(agent), how=output.how, compacted=output.compacted, usage=output.usage
             )
         )
-        await self._remember(message, turn, recall, plan, output, day)
+        if remember:
+            await self._remember(message, turn, recall, plan, output, day)
+        else:
+            await turn.finish(None)
 
     async def _over_budget(self, message: IncomingMessage, day: str) -> bool:
         budget = self._limits.daily_token_budget

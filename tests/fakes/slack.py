@@ -21,6 +21,7 @@ import yaml
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from .slack_files import SlackFiles
+from .slack_interactivity import InteractivityError, SlackInteractivity, block_actions_payload, check_interactive_block
 
 Message = dict[str, Any]
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
@@ -178,6 +179,7 @@ class FakeSlack:
         self.home_views: dict[str, dict[str, Any]] = {}  # user id -> the Home view last published
         self._port = 0
         self.files = SlackFiles(team_id)
+        self.interactivity = SlackInteractivity(team_id, _check_blocks)
         self._handlers: dict[str, Handler] = {
             "auth.test": self._auth_test,
             "chat.postMessage": self._chat_post_message,
@@ -198,6 +200,8 @@ class FakeSlack:
             "apps.connections.open": self._apps_connections_open,
             "files.info": self.files.info,
             "views.publish": self._views_publish,
+            "views.open": self.interactivity.views_open,
+            "usergroups.users.list": self.interactivity.usergroups_users_list,
         }
         self.add_user(self.bot_user_id, self.bot_name, is_bot=True)
 
@@ -292,6 +296,18 @@ class FakeSlack:
         if thread_ts is None:
             return [m for m in stored if _is_top_level(m)]
         return [m for m in stored if m["ts"] == thread_ts or m.get("thread_ts") == thread_ts]
+
+    def click(self, channel: str, ts: str, action_id: str, *, user: str, feedback: str = "positive") -> dict[str, Any]:
+        """The `block_actions` payload Slack sends when `user` clicks `action_id` on the message at `ts`."""
+        return block_actions_payload(
+            team_id=self.team_id,
+            channel=channel,
+            message=self._require(channel, ts),
+            user_id=user,
+            action_id=action_id,
+            response_url=self.response_url(),
+            feedback=feedback,
+        )
 
     def tasks(self, channel: str, ts: str) -> list[dict[str, Any]]:
         """The task updates a streamed message shows (each task's latest state, in the order they appeared)."""
@@ -413,7 +429,7 @@ class FakeSlack:
             for listener in self.call_listeners:
                 listener(call)
             return web.json_response({"ok": True, **answer})
-        except SlackError as e:
+        except (SlackError, InteractivityError) as e:
             return web.json_response({"ok": False, "error": e.code})
 
     async def _response(self, request: web.Request) -> web.Response:
@@ -730,6 +746,10 @@ def _check_blocks(blocks: Any) -> None:
         raise SlackError("invalid_blocks")
     markdown_chars = 0
     for block in blocks:
+        try:
+            check_interactive_block(block)
+        except InteractivityError as error:
+            raise SlackError(error.code) from None
         if block.get("type") == "section" and len(_section_text(block)) > SECTION_TEXT_LIMIT:
             raise SlackError("invalid_blocks")
         if block.get("type") == "markdown":

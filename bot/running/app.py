@@ -53,6 +53,7 @@ class Bot:
     embedded_redis: EmbeddedRedis | None = None
     tools: AgentTools | None = None
     home_tab: HomeTab | None = None
+    feedback: AnswerFeedback | None = None  # votes on answers; `feedback.tallies(team_id)` for the usage view
 
     async def status(self) -> dict[str, Any]:
         return {
@@ -198,7 +199,7 @@ async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embe
     feedback = AnswerFeedback(slack, memory.feedback)
     listeners.register(bolt, conversations, pane, home_tab, feedback, allowed_bot_ids=settings.allowed_bot_ids)
     conversations.approvals.start()  # marks requests nobody decided in time as expired
-    return Bot(settings, bolt, conversations, guard, slack, openai_client, embedded, tools, home_tab)
+    return Bot(settings, bolt, conversations, guard, slack, openai_client, embedded, tools, home_tab, feedback)
 
 
 def configure_tracing(settings: Settings) -> None:

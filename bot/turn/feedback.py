@@ -116,6 +116,13 @@ class AnswerFeedback:
             return
         logger.info("Feedback comment (%d characters) on %s by %s", len(text), where.get("ts"), user_id)
 
+    async def votes(self, team_id: str, channel_id: str, message_ts: str) -> dict[str, str]:
+        """Each person's current vote on one answer (user id -> "good" or "bad")."""
+        return await self._store.votes(team_id, channel_id, message_ts)
+
+    async def comment_of(self, team_id: str, channel_id: str, message_ts: str, user_id: str) -> str:
+        return await self._store.comment_of(team_id, channel_id, message_ts, user_id)
+
     async def tallies(self, team_id: str) -> FeedbackTallies:
         """Current thumbs up and down in a workspace, overall, per channel and per model (the usage view)."""
         return await self._store.tallies(team_id)

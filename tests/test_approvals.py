@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ALICE, BOB
+from conftest import ALICE, BOB, all_memory_modes
 from fakes.openai_tools import CallTool
 from harness import free_port, say
 from tool_server import ToolServer
@@ -81,6 +81,7 @@ def shows(message: dict[str, Any], text: str) -> bool:
     return text in message.get("text", "") + str(message.get("blocks"))
 
 
+@all_memory_modes
 async def test_an_approved_call_runs_once_and_the_answer_completes(start_bot, slack, model, tickets, tmp_path):
     bot = await start_bot(agent_config=approval_config(tmp_path, tickets.url))
     thread, request = await ask_for_ticket(bot, slack, model)

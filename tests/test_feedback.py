@@ -22,8 +22,10 @@ FEEDBACK_LOG = "bot.turn.feedback"
 async def eventually(read: Callable[[], Awaitable[str]], seconds: float = 5.0) -> str:
     """What `read` gives once it gives something (the form's text is stored after Slack got its ack)."""
     deadline = time.monotonic() + seconds
-    while not (value := await read()) and time.monotonic() < deadline:
+    value = await read()
+    while not value and time.monotonic() < deadline:
         await asyncio.sleep(0.02)
+        value = await read()
     return value
 
 

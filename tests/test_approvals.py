@@ -108,18 +108,18 @@ async def test_an_approved_call_runs_once_and_the_answer_completes(start_bot, sl
     assert any(b["type"] == "context_actions" for b in reply["blocks"])  # the finished answer carries feedback
     asked, answered = model.requests
     # The run went on from where it stopped: the model got its own call and the tool's output, once.
-    assert answered.input_texts[-2:] == [
+    assert answered.context[-2:] == [
         ("function_call", 'create_ticket({"title": "Printer on fire", "priority": "high"})'),
         ("function_call_output", "Created ticket T-101: Printer on fire (high)."),
     ]
-    assert answered.input_texts[0] == asked.input_texts[0]
+    assert answered.context[:1] == asked.context[:1]  # the question
     await bot.settled()
 
     # The conversation remembers the whole turn: the next message chains from the answer.
     model.reply_with("You're welcome.")
     await say(bot, slack, "C1", ALICE, "thanks!", thread_ts=thread)
     await slack.wait_for_bot_messages("C1", thread, 4, timeout=15)
-    assert model.last_request.previous_response_id == answered.response_id
+    assert ("function_call_output", "Created ticket T-101: Printer on fire (high).") in model.last_request.context
     assert tickets.calls == ["create_ticket"]
 
 

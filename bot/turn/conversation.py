@@ -308,6 +308,7 @@ class Conversations:
             if output.paused is not None:
                 await self.approvals.pause(message, turn, recall, context, plan, output, reply)
                 return
+            await progress.cite(output.sources)
             feedback = feedback_blocks(model=model_name(agent), response_id=output.response_id)
             await reply.finish(output.text + sources_markdown(output.sources), closing_blocks=feedback)
         except SlackApiError as error:

@@ -28,7 +28,10 @@ from bot.slack.client import build_client
 from bot.slack.files import MB, FileLimits, FileReader
 from bot.slack.home_tab import HomeTab
 from bot.slack.people import People
+from bot.state.approvals import ApprovalStore
 from bot.state.embedded_redis import EmbeddedRedis
+from bot.state.feedback import FeedbackStore
+from bot.state.keys import Keys
 from bot.state.memory import Memory
 from bot.state.redis_link import RedisGuard, connect
 from bot.turn.conversation import Conversations, TurnLimits
@@ -115,8 +118,8 @@ async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embe
         prefix=settings.redis_prefix,
         thread_ttl_seconds=int(settings.thread_memory_days * 86400),
         hash_tags=redis.cluster,
-        approval_ttl_seconds=settings.approval_timeout_seconds,
     )
+    keys = Keys(settings.redis_prefix, hash_tags=redis.cluster)
     guard.on_recovery = memory.replay_pending
     if not await guard.ping():
         logger.warning("Redis does not answer yet: the bot will answer from Slack history until it does")
@@ -179,6 +182,7 @@ async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embe
             ),
         ),
         options=ModelOptions(compact_threshold_tokens=settings.compact_threshold_tokens),
+        approvals=ApprovalStore(guard, keys, ttl_seconds=settings.approval_timeout_seconds),
     )
 
     authorization = AuthorizeResult.from_auth_test_response(bot_token=settings.slack_bot_token, auth_test_response=auth)
@@ -196,7 +200,7 @@ async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embe
     )
     pane = AssistantPane(slack, memory)
     home_tab = HomeTab(slack)  # features add their sections here
-    feedback = AnswerFeedback(slack, memory.feedback)
+    feedback = AnswerFeedback(slack, FeedbackStore(guard, keys))
     listeners.register(bolt, conversations, pane, home_tab, feedback, allowed_bot_ids=settings.allowed_bot_ids)
     conversations.approvals.start()  # marks requests nobody decided in time as expired
     return Bot(settings, bolt, conversations, guard, slack, openai_client, embedded, tools, home_tab, feedback)

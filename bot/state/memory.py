@@ -21,8 +21,6 @@ from redis.asyncio.lock import Lock
 from redis.exceptions import LockError
 
 from bot.shared.conversation_key import ConversationKey
-from bot.state.approvals import ApprovalStore
-from bot.state.feedback import FeedbackStore
 from bot.state.keys import LOCK_TIMEOUT_SECONDS, QUEUE_TTL_SECONDS, RESET_TTL_SECONDS, SEEN_TTL_SECONDS, Keys
 from bot.state.name_cache import NameCache
 from bot.state.outage import OutageLedger
@@ -45,15 +43,7 @@ def _text(value: bytes | None) -> str:
 
 
 class Memory:
-    def __init__(
-        self,
-        guard: RedisGuard,
-        *,
-        prefix: str,
-        thread_ttl_seconds: int,
-        hash_tags: bool = False,
-        approval_ttl_seconds: float = 3600.0,
-    ) -> None:
+    def __init__(self, guard: RedisGuard, *, prefix: str, thread_ttl_seconds: int, hash_tags: bool = False) -> None:
         self._guard = guard
         self._keys = Keys(prefix, hash_tags=hash_tags)
         self._thread_ttl = thread_ttl_seconds
@@ -63,8 +53,6 @@ class Memory:
         self._outage = OutageLedger()  # written while Redis was away, replayed when it is back
         self.usage = UsageCounters(guard, self._keys, thread_ttl_seconds=thread_ttl_seconds)
         self.names = NameCache(guard, self._keys)
-        self.approvals = ApprovalStore(guard, self._keys, ttl_seconds=approval_ttl_seconds)
-        self.feedback = FeedbackStore(guard, self._keys)
         self._local_locks: dict[ConversationKey, tuple[asyncio.Lock, int]] = {}  # lock, turns using it
 
     # The turn -------------------------------------------------------------------------------------

@@ -27,8 +27,8 @@ from bot.shared import phrases
 from bot.shared.conversation_key import ConversationKey
 from bot.slack.approval_blocks import decided_blocks, request_blocks, tools_phrase, who_decides
 from bot.slack.reply import NOTICE_EVENT, Reply, post_notice
-from bot.state.approvals import PendingApproval, new_approval_id
-from bot.state.memory import Memory, Turn
+from bot.state.approvals import ApprovalStore, PendingApproval, new_approval_id
+from bot.state.memory import Turn
 from bot.state.redis_link import RedisUnavailable
 from bot.state.thread_state import Recall
 from bot.turn.routing import IncomingMessage
@@ -68,10 +68,9 @@ def message_from_json(data: dict[str, Any]) -> IncomingMessage:
 
 
 class ApprovalFlow:
-    def __init__(self, *, client: AsyncWebClient, memory: Memory, agents: AgentTools) -> None:
+    def __init__(self, *, client: AsyncWebClient, store: ApprovalStore, agents: AgentTools) -> None:
         self._client = client
-        self._memory = memory
-        self._store = memory.approvals
+        self._store = store
         self._agents = agents
         self._sweeper: asyncio.Task[None] | None = None
 

@@ -29,7 +29,7 @@ from bot.slack.people import People
 from bot.slack.reply import Reply, post_notice
 from bot.slack.status import StatusCue
 from bot.slack.text import mentioned_user_ids
-from bot.state.approvals import PendingApproval
+from bot.state.approvals import ApprovalStore, PendingApproval
 from bot.state.memory import Memory, Turn
 from bot.state.thread_state import Recall, ThreadState, now_ts
 from bot.turn import participation
@@ -68,6 +68,7 @@ class Conversations:
         bot: BotIdentity,
         limits: TurnLimits,
         files: FileReader,
+        approvals: ApprovalStore,
         options: ModelOptions | None = None,
     ) -> None:
         self._client = client
@@ -90,7 +91,7 @@ class Conversations:
             history_budget_chars=limits.history_budget_chars,
         )
         self._in_flight: set[asyncio.Task[Any]] = set()
-        self.approvals = ApprovalFlow(client=client, memory=memory, agents=agents)
+        self.approvals = ApprovalFlow(client=client, store=approvals, agents=agents)
 
     @property
     def in_flight(self) -> int:
@@ -100,59 +101,50 @@ class Conversations:
     # Entry points -------------------------------------------------------------------------------
     async def handle(self, message: IncomingMessage) -> None:
         """Answer `message` once, whatever Slack redelivers, in order with its conversation."""
-        task = asyncio.current_task()
-        if task is not None:
-            self._in_flight.add(task)
-        try:
-            await self._handle(message)
-        except Exception:
-            logger.exception("Could not handle message %s in %s", message.ts, message.key)
-        finally:
-            if task is not None:
-                self._in_flight.discard(task)
+        await self._tracked(self._handle(message), f"message {message.ts} in {message.key}")
 
     async def decide(self, team_id: str, approval_id: str, *, user_id: str, approve: bool, tell: Tell) -> None:
         """A click on Approve or Reject: once per request, whichever process gets it; the turn then goes on."""
+
+        async def decide() -> None:
+            pending = await self.approvals.decide(team_id, approval_id, user_id=user_id, approve=approve, tell=tell)
+            if pending is not None:
+                await self._resume(pending, approved=approve)
+
+        await self._tracked(decide(), f"approval {approval_id}")
+
+    async def _tracked(self, work: Awaitable[None], what: str) -> None:
+        """Run `work` counted as in flight (shutdown lets it finish); a failure is logged, never raised."""
         task = asyncio.current_task()
         if task is not None:
             self._in_flight.add(task)
         try:
-            pending = await self.approvals.decide(team_id, approval_id, user_id=user_id, approve=approve, tell=tell)
-            if pending is not None:
-                await self._resume(pending, approved=approve)
+            await work
         except Exception:
-            logger.exception("Could not go on after approval %s", approval_id)
+            logger.exception("Could not handle %s", what)
         finally:
             if task is not None:
                 self._in_flight.discard(task)
 
     async def _resume(self, pending: PendingApproval, *, approved: bool) -> None:
         """The paused turn, as a turn of its own in the conversation's line (placed by the request's ts, so it
-        goes before any message sent after the request)."""
+        goes before any message sent after the request); not remembered if the thread was reset meanwhile."""
         message = message_from_json(pending.message)
         turn = await self._memory.begin_turn(
             message.key, pending.request_ts, requires_part=False, joins=False, answers=True
         )
-        if turn is None:
-            return
-        try:
+
+        async def run(setup: RunSetup) -> tuple[RunPlan, TurnOutput]:
+            output = await self._model_run.resume(message.key, PausedRun(pending.state, ()), setup, approved=approved)
+            return RunPlan(**pending.plan), replace(output, how=pending.how)
+
+        if turn is not None:
             async with turn.in_order() as recall:
                 await self.approvals.done_waiting(pending)
-                paused = PausedRun(state=pending.state, calls=())
-                context = TurnContext.from_json(pending.context)
-
-                async def run(setup: RunSetup) -> tuple[RunPlan, TurnOutput]:
-                    output = await self._model_run.resume(message.key, paused, setup, approved=approved)
-                    return RunPlan(**pending.plan), replace(output, how=pending.how)
-
-                moved_on = memory_mark(recall) != pending.recall_raw
-                if moved_on:
-                    logger.info(
-                        "%s was reset while approval %s waited: the answer is not remembered", message.key, pending.id
-                    )
-                await self._run_and_reply(message, turn, recall, context, run, remember=not moved_on)
-        finally:
-            await turn.leave()
+                same = memory_mark(recall) == pending.recall_raw
+                await self._run_and_reply(
+                    message, turn, recall, TurnContext.from_json(pending.context), run, remember=same
+                )
 
     async def reset_channel(self, team_id: str, channel_id: str) -> None:
         """`/reset`: forget every conversation of a channel, or of a DM and all its threads."""
@@ -334,10 +326,7 @@ class Conversations:
                 str(key), model=model_name(agent), how=output.how, compacted=output.compacted, usage=output.usage
             )
         )
-        if remember:
-            await self._remember(message, turn, recall, plan, output, day)
-        else:
-            await turn.finish(None)
+        await (self._remember(message, turn, recall, plan, output, day) if remember else turn.finish(None))
 
     async def _over_budget(self, message: IncomingMessage, day: str) -> bool:
         budget = self._limits.daily_token_budget

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from conftest import ALICE, BOB, all_memory_modes
@@ -237,3 +239,16 @@ async def test_two_clicks_at_once_on_two_processes_run_the_tool_once(
     assert tickets.calls == ["create_ticket"]
     assert len(slack.bot_messages("C1", thread)) == 3  # the progress, the request and one answer
     assert len(model.requests) == 2
+
+
+async def test_a_click_without_slack_signature_is_refused(start_bot, slack, model, tickets, tmp_path):
+    bot = await start_bot(agent_config=approval_config(tmp_path, tickets.url))
+    _thread, request = await ask_for_ticket(bot, slack, model)
+
+    click = slack.click("C1", request["ts"], APPROVE_ACTION, user=ALICE)
+    answer = await bot.post(
+        urlencode({"payload": json.dumps(click)}), content_type="application/x-www-form-urlencoded", signed=False
+    )
+    assert answer.status == 401
+    await bot.settled()
+    assert tickets.calls == []

@@ -12,6 +12,7 @@ from typing import Any
 from conftest import ALICE, BOB
 from fakes.slack_interactivity import view_submission_payload
 from harness import say
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from bot.slack.approval_blocks import FEEDBACK_ACTION, FEEDBACK_INPUT_BLOCK
 from bot.state.feedback import Tally
@@ -92,3 +93,27 @@ async def test_a_thumbs_down_asks_what_went_wrong_and_keeps_the_answer(bot, slac
     comment = await eventually(lambda: feedback.comment_of("T0001", "C1", answer["ts"], ALICE))
     assert comment == "It's rock, not cheese."
     assert await feedback.votes("T0001", "C1", answer["ts"]) == {ALICE: "bad"}
+
+
+async def test_a_click_over_socket_mode_is_acknowledged_and_counted(start_bot, slack, model):
+    bot = await start_bot(slack_app_token="xapp-1-A0001-test")
+    handler = AsyncSocketModeHandler(bot.bot.bolt, "xapp-1-A0001-test")
+    await handler.connect_async()
+    try:
+        await asyncio.wait_for(slack.socket_connected.wait(), 30)
+        model.reply_with("Paris.")
+        question = await say(bot, slack, "C1", ALICE, "<@UBOT> capital of France?")
+        [answer] = await slack.wait_for_bot_messages("C1", question["ts"], 1)
+
+        click = slack.click("C1", answer["ts"], FEEDBACK_ACTION, user=ALICE, feedback="positive")
+        envelope = {"envelope_id": "env-click", "type": "interactive", "accepts_response_payload": True}
+        await slack.socket_send({**envelope, "payload": click})
+        await slack.wait_for(lambda: any(a.get("envelope_id") == "env-click" for a in slack.socket_acks))
+        votes = await eventually(lambda: _vote_of(bot, answer["ts"], ALICE))
+        assert votes == "good"
+    finally:
+        await handler.close_async()
+
+
+async def _vote_of(bot: Any, ts: str, user: str) -> str:
+    return (await bot.bot.feedback.votes("T0001", "C1", ts)).get(user, "")

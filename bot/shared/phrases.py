@@ -74,7 +74,6 @@ APPROVAL_REFUSED_TO_MODEL = (
     "The person in charge rejected this tool call, so it did not run. Do not try it again in this answer; "
     "tell the user it was not done."
 )
-APPROVAL_RESUME_FAILED = "I couldn't go on after that decision: {reason}. Please ask again."
 APPROVAL_UNAVAILABLE = "I can't keep an approval request right now, so I didn't run {tools}. Please try again later."
 
 # Feedback on answers

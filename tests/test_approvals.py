@@ -14,6 +14,7 @@ import pytest
 from conftest import ALICE, BOB, all_memory_modes
 from fakes.openai_tools import CallTool
 from harness import free_port, say
+from redis_cluster import RedisClusterServers
 from tool_server import ToolServer
 
 from bot.shared import phrases
@@ -252,3 +253,28 @@ async def test_a_click_without_slack_signature_is_refused(start_bot, slack, mode
     assert answer.status == 401
     await bot.settled()
     assert tickets.calls == []
+
+
+async def test_on_a_redis_cluster_approval_and_feedback_work_across_slots(start_bot, slack, model, tickets, tmp_path):
+    servers = RedisClusterServers()
+    servers.start()
+    try:
+        bot = await start_bot(agent_config=approval_config(tmp_path, tickets.url), redis_url=servers.url)
+        thread, request = await ask_for_ticket(bot, slack, model)
+        await bot.interact(slack.click("C1", request["ts"], APPROVE_ACTION, user=ALICE))
+        await slack.wait_for_bot_messages("C1", thread, 3, timeout=15)
+        answer = answer_after(slack, thread)
+        assert tickets.calls == ["create_ticket"]
+
+        await bot.interact(slack.click("C1", answer["ts"], "answer_feedback", user=ALICE, feedback="negative"))
+        await bot.interact(slack.click("C1", answer["ts"], "answer_feedback", user=ALICE, feedback="positive"))
+        await slack.wait_for(lambda: len(slack.interactivity.opened_views) == 1)
+        feedback = bot.bot.feedback
+        for _ in range(250):
+            if (await feedback.tallies("T0001")).workspace.good == 1:
+                break
+            await asyncio.sleep(0.02)
+        tallies = await feedback.tallies("T0001")
+        assert (tallies.workspace.good, tallies.workspace.bad) == (1, 0)
+    finally:
+        servers.stop()

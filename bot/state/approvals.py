@@ -90,12 +90,12 @@ class ApprovalStore:
 
     async def outcome(self, team_id: str, approval_id: str) -> str:
         """What became of a request already decided ("approved by <@U…>", "expired", …); "" if unknown."""
-        raw = await self._guard.run(lambda r: r.get(self._decided_key(team_id, approval_id)))
+        raw = await self._guard.run(lambda r: r.get(self._keys.approval_decided(team_id, approval_id)))
         return raw.decode() if raw else ""
 
     async def claim(self, team_id: str, approval_id: str, outcome: str) -> PendingApproval | None:
         """Take the request to decide it: exactly one caller gets it, across processes."""
-        keys = [self._keys.approval(team_id, approval_id), self._decided_key(team_id, approval_id)]
+        keys = [self._keys.approval(team_id, approval_id), self._keys.approval_decided(team_id, approval_id)]
         raw = await self._guard.run(
             lambda r: self._claim(keys=keys, args=[outcome, APPROVAL_AFTERLIFE_SECONDS], client=r)
         )
@@ -129,6 +129,3 @@ class ApprovalStore:
             team_id, _, approval_id = member.decode().partition(":")
             found.append((team_id, approval_id))
         return found
-
-    def _decided_key(self, team_id: str, approval_id: str) -> str:
-        return self._keys.approval(team_id, approval_id) + ":decided"

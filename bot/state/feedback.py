@@ -1,8 +1,9 @@
 """Feedback on answers (the thumbs under each one), in Redis: each person's last vote per message, and tallies.
 
 Slack's feedback buttons toggle, so a person may vote, change their mind, and vote again: the last value wins,
-and the tallies count each person's current vote once (one script: read the old vote, store the new, move the
-counts). Tallies are per workspace, with fields per channel and per model; `tallies` reads them for the usage view.
+and the tallies count each person's current vote once (a script swaps the vote and returns the old one; the
+counts then move from the old to the new). Tallies are per workspace, with fields per channel and per model;
+`tallies` reads them for the usage view.
 """
 
 from __future__ import annotations
@@ -14,20 +15,13 @@ from bot.state.redis_link import RedisGuard
 
 VOTES = ("good", "bad")
 
-# KEYS: the message's votes (hash: user -> vote), the workspace's tallies (hash).
-# ARGV: user, vote, channel id, model, ttl. Returns the previous vote ("" for none).
+# KEYS: the message's votes (hash: user -> vote). ARGV: user, vote, ttl. Returns the previous vote ("" for none):
+# each change of a person's vote is seen by exactly one caller, which moves the tallies (another key, another
+# slot on a cluster; increments commute, so the tallies stay exact without one script for both).
 _VOTE = """
 local old = redis.call('HGET', KEYS[1], ARGV[1]) or ''
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('EXPIRE', KEYS[1], ARGV[5])
-if old ~= ARGV[2] then
-  local scopes = {'all', 'channel:' .. ARGV[3], 'model:' .. ARGV[4]}
-  for _, scope in ipairs(scopes) do
-    if old ~= '' then redis.call('HINCRBY', KEYS[2], scope .. ':' .. old, -1) end
-    redis.call('HINCRBY', KEYS[2], scope .. ':' .. ARGV[2], 1)
-  end
-  redis.call('EXPIRE', KEYS[2], ARGV[5])
-end
+redis.call('EXPIRE', KEYS[1], ARGV[3])
 return old
 """
 
@@ -56,10 +50,21 @@ class FeedbackStore:
     async def vote(self, *, team_id: str, channel_id: str, message_ts: str, user_id: str, vote: str, model: str) -> str:
         """Store a person's vote on an answer (last value wins); returns their previous vote ("" for none).
         Raises RedisUnavailable."""
-        keys = [self._keys.feedback(team_id, channel_id, message_ts), self._keys.feedback_tallies(team_id)]
-        args = [user_id, vote, channel_id, model or "unknown", FEEDBACK_TTL_SECONDS]
-        old = await self._guard.run(lambda r: self._vote(keys=keys, args=args, client=r))
-        return old.decode() if isinstance(old, bytes) else str(old or "")
+        keys = [self._keys.feedback(team_id, channel_id, message_ts)]
+        raw = await self._guard.run(
+            lambda r: self._vote(keys=keys, args=[user_id, vote, FEEDBACK_TTL_SECONDS], client=r)
+        )
+        old = raw.decode() if isinstance(raw, bytes) else str(raw or "")
+        if old != vote:
+            tallies = self._keys.feedback_tallies(team_id)
+            async with self._guard.client.pipeline(transaction=False) as pipe:
+                for scope in ("all", f"channel:{channel_id}", f"model:{model or 'unknown'}"):
+                    if old:
+                        pipe.hincrby(tallies, f"{scope}:{old}", -1)
+                    pipe.hincrby(tallies, f"{scope}:{vote}", 1)
+                pipe.expire(tallies, FEEDBACK_TTL_SECONDS)
+                await self._guard.run(lambda _r: pipe.execute())
+        return old
 
     async def votes(self, team_id: str, channel_id: str, message_ts: str) -> dict[str, str]:
         raw = await self._guard.run(lambda r: r.hgetall(self._keys.feedback(team_id, channel_id, message_ts)))

@@ -77,7 +77,11 @@ class Keys:
 
     # Approvals: a paused run waiting for a person, the conversation's note of it, and when requests expire.
     def approval(self, team_id: str, approval_id: str) -> str:
-        return f"{self._prefix}:{team_id}:approval:{approval_id}"
+        return f"{self._prefix}:{team_id}:approval:{self.slot(approval_id)}"
+
+    def approval_decided(self, team_id: str, approval_id: str) -> str:
+        """What became of a request (for late clicks); in its request's slot: one script moves it."""
+        return f"{self.approval(team_id, approval_id)}:decided"
 
     def approval_waiting(self, key: ConversationKey) -> str:
         return self._conversation("approval-waiting", key)

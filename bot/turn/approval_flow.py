@@ -207,7 +207,7 @@ class ApprovalFlow:
             return True
         for group in (a for a in pending.approvers if a.startswith("S")):
             try:
-                members = await self._client.usergroups_users_list(usergroup=group, team_id=pending.team_id)
+                members = await self._client.usergroups_users_list(usergroup=group)
             except SlackApiError as error:
                 logger.warning("Could not read user group %s: %s", group, error.response.get("error"))
                 continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -59,7 +60,9 @@ def request_blocks(
         where = f" on _{_plain(call['server'])}_" if call.get("server") else ""
         lines.append(f"\n*`{call['tool']}`*{where}")
         lines.extend(summarize_arguments(call.get("arguments") or ""))
-    when = f"<!date^{int(expires_at)}^{{time}}|in an hour>"
+    # Slack shows the time in each reader's own time zone; the fallback is UTC (docs.slack.dev, "Formatting dates").
+    fallback = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(expires_at))
+    when = f"<!date^{int(expires_at)}^{{date_short_pretty}} at {{time}}|{fallback}>"
     return [
         {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(lines)[:3000]}},
         {"type": "context", "elements": [{"type": "mrkdwn", "text": phrases.APPROVAL_WHO.format(who=who, when=when)}]},

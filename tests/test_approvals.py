@@ -278,3 +278,25 @@ async def test_on_a_redis_cluster_approval_and_feedback_work_across_slots(start_
         assert (tallies.workspace.good, tallies.workspace.bad) == (1, 0)
     finally:
         servers.stop()
+
+
+async def test_a_thread_reset_while_a_request_waits_is_not_undone_by_the_resumed_answer(
+    start_bot, slack, model, tickets, tmp_path
+):
+    bot = await start_bot(agent_config=approval_config(tmp_path, tickets.url))
+    thread, request = await ask_for_ticket(bot, slack, model)
+    await say(bot, slack, "C1", ALICE, "<@UBOT> reset", thread_ts=thread)
+    await slack.wait_for(lambda: any(e.get("text") == phrases.RESET_THREAD for e in slack.ephemerals))
+
+    await bot.interact(slack.click("C1", request["ts"], APPROVE_ACTION, user=ALICE))
+    await slack.wait_for_bot_messages("C1", thread, 3, timeout=15)
+    resumed = model.last_request
+    await bot.settled()
+
+    model.reply_with("Fresh start.")
+    await say(bot, slack, "C1", ALICE, "what did I ask before?", thread_ts=thread)
+    await slack.wait_for_bot_messages("C1", thread, 4, timeout=15)
+    assert model.last_request.previous_response_id != resumed.response_id  # the reset holds
+    assert ("function_call", 'create_ticket({"title": "Printer on fire", "priority": "high"})') not in (
+        model.last_request.context
+    )

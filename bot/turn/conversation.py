@@ -13,7 +13,8 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.model.agent import PausedRun, TurnContext, TurnOutput, failure_phrase
+from bot.model.agent import PausedRun, TurnContext, TurnOutput
+from bot.model.errors import failure_phrase
 from bot.model.memory import ModelMemory, RunPlan
 from bot.model.options import ModelOptions
 from bot.model.tool_progress import ToolProgress, sources_markdown
@@ -26,7 +27,8 @@ from bot.slack.approval_blocks import feedback_blocks
 from bot.slack.assistant_pane import set_thread_title, thread_title
 from bot.slack.files import FileReader
 from bot.slack.people import People
-from bot.slack.reply import Reply, post_notice
+from bot.slack.posting import post_notice
+from bot.slack.reply import Reply
 from bot.slack.status import StatusCue
 from bot.slack.text import mentioned_user_ids
 from bot.state.approvals import ApprovalStore, PendingApproval

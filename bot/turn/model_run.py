@@ -13,7 +13,8 @@ import openai
 from agents import Agent
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.model.agent import ContextOverflow, PausedRun, TurnContext, TurnOutput, resumed_state, run_turn
+from bot.model.agent import PausedRun, TurnContext, TurnOutput, resumed_state, run_turn
+from bot.model.errors import ContextOverflow
 from bot.model.input_items import content_chars, with_files
 from bot.model.memory import ModelMemory, RunPlan
 from bot.model.options import ModelOptions
@@ -92,7 +93,8 @@ class ModelRun:
             turn.reply.add(delta)
 
         async def run(plan: RunPlan, how: str) -> tuple[RunPlan, TurnOutput]:
-            output = await self._call_model(key, [*plan.history, current], turn, plan.run_options, on_text)
+            items = self._files.within_request_limits([*plan.history, current])
+            output = await self._call_model(key, items, turn, plan.run_options, on_text)
             return plan, replace(output, how=how)
 
         reference = recall.usable_reference(time.time(), mode=memory.mode, retention_seconds=memory.retention_seconds)
@@ -109,6 +111,8 @@ class ModelRun:
             await memory.forget(key, superseded)
         room = self._budget_chars - content_chars(current)
         earlier = await self._rebuild(message, recall, prefetched, room)
+        if earlier:  # what is seeded (into a conversation, say) goes with this turn's message: fit them together
+            earlier = self._files.within_request_limits([*earlier, current])[:-1]
         plan = await memory.seed(key, earlier)
         try:
             return await run(plan, "rebuilt" if earlier else "new")

@@ -9,7 +9,6 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.approval_blocks import APPROVE_ACTION, FEEDBACK_ACTION, FEEDBACK_FORM, REJECT_ACTION
 from bot.turn.conversation import Conversations
@@ -18,18 +17,12 @@ from bot.turn.routing import workspace_of
 
 
 def register(app: AsyncApp, conversations: Conversations, feedback: AnswerFeedback) -> None:
-    async def on_decision(
-        ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient
-    ) -> None:
+    async def on_decision(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
         await ack()
         action = (body.get("actions") or [{}])[0]
         user_id = (body.get("user") or {}).get("id") or ""
         channel_id = (body.get("channel") or {}).get("id") or ""
-        thread_ts = (body.get("message") or {}).get("thread_ts")
-
-        async def tell(text: str) -> None:
-            await client.chat_postEphemeral(channel=channel_id, user=user_id, thread_ts=thread_ts, text=text)
-
+        tell = conversations.approvals.teller(channel_id, user_id, (body.get("message") or {}).get("thread_ts"))
         await conversations.decide(
             workspace_of(context),
             str(action.get("value") or ""),

@@ -196,6 +196,17 @@ class ApprovalFlow:
         )
         return claimed
 
+    def teller(self, channel_id: str, user_id: str, thread_ts: str | None) -> Tell:
+        """A line only `user_id` sees, in the thread of the request they clicked."""
+
+        async def tell(text: str) -> None:
+            try:
+                await self._client.chat_postEphemeral(channel=channel_id, user=user_id, thread_ts=thread_ts, text=text)
+            except SlackApiError as error:
+                logger.warning("Could not tell %s about approval: %s", user_id, error.response.get("error"))
+
+        return tell
+
     async def done_waiting(self, pending: PendingApproval) -> None:
         with contextlib.suppress(RedisUnavailable):
             await self._store.done_waiting(pending)

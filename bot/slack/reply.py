@@ -95,8 +95,7 @@ class Reply:
             self._pump = asyncio.create_task(self._pump_while_writing())
 
     async def finish(self, final_text: str, *, closing_blocks: list[dict[str, Any]] | None = None) -> list[str]:
-        """Show the whole answer, `closing_blocks` under its last message; returns the ts of its messages.
-        Raises SlackApiError if Slack refuses."""
+        """Show the whole answer (`closing_blocks` under it); returns its messages' ts. Raises SlackApiError."""
         await self._stop_pump()
         self._closing_blocks = closing_blocks or []
         if final_text.startswith(self._received):
@@ -104,9 +103,8 @@ class Reply:
         elif not self._received:
             self._pending = final_text
         if self._ts is None and not self.posted:
-            parts = split_markdown(self._pending) or [final_text or "…"]
-            for n, part in enumerate(parts):
-                await self._post(part, closing=n == len(parts) - 1)
+            for n, part in enumerate(parts := split_markdown(self._pending) or [final_text or "…"]):
+                await self._post(part, self._closing_blocks if n == len(parts) - 1 else None)
             self._pending = ""
             return self.posted
         await self._flush(final=True)
@@ -220,7 +218,7 @@ class Reply:
                     if final and self._ts is None:  # nothing live to finish: the rest in as few messages as it takes
                         parts = split_markdown(text)
                         for n, part in enumerate(parts):
-                            await self._post(part, closing=n == len(parts) - 1)
+                            await self._post(part, self._closing_blocks if n == len(parts) - 1 else None)
                             text = "\n\n".join(parts[n + 1 :])
                         break
                     room = MESSAGE_MARKDOWN_LIMIT - len(self._shown)
@@ -251,7 +249,7 @@ class Reply:
             if not text:
                 return True
             if last:  # a whole message's worth: posted as it is
-                await self._post(text, closing=closing)
+                await self._post(text, self._closing_blocks if closing else None)
                 return True
             return await self._open(text)
         if self._mode == "stream":
@@ -262,10 +260,8 @@ class Reply:
         try:
             if last:
                 await self._wait_out_rate_limit()
-                closing_blocks = {"blocks": self._closing_blocks} if closing and self._closing_blocks else {}
-                await self._client.chat_stopStream(
-                    channel=self._channel, ts=self._ts, **self._content(text), **closing_blocks
-                )
+                blocks = {"blocks": self._closing_blocks} if closing and self._closing_blocks else {}
+                await self._client.chat_stopStream(channel=self._channel, ts=self._ts, **self._content(text), **blocks)
             elif not text:
                 return True
             elif not self._may_write_now("chat.appendStream"):
@@ -354,9 +350,8 @@ class Reply:
         self._shown, self._mode = text, "update"
         return True
 
-    async def _post(self, text: str, *, closing: bool = False) -> str:
-        closing_blocks = self._closing_blocks if closing else []
-        ts = await post_markdown(self._client, self._channel, self._thread_ts, text, extra_blocks=closing_blocks)
+    async def _post(self, text: str, under: list[dict[str, Any]] | None = None) -> str:
+        ts = await post_markdown(self._client, self._channel, self._thread_ts, text, extra_blocks=under)
         self.posted.append(ts)
         return ts
 

@@ -143,10 +143,8 @@ class Conversations:
         if turn is not None:
             async with turn.in_order() as recall:
                 await self.approvals.done_waiting(pending)
-                same = memory_mark(recall) == pending.recall_raw
-                await self._run_and_reply(
-                    message, turn, recall, TurnContext.from_json(pending.context), run, remember=same
-                )
+                same, context = memory_mark(recall) == pending.recall_raw, TurnContext.from_json(pending.context)
+                await self._run_and_reply(message, turn, recall, context, run, remember=same)
 
     async def reset_channel(self, team_id: str, channel_id: str) -> None:
         """`/reset`: forget every conversation of a channel, or of a DM and all its threads."""

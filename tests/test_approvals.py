@@ -266,16 +266,20 @@ async def test_on_a_redis_cluster_approval_and_feedback_work_across_slots(start_
         answer = answer_after(slack, thread)
         assert tickets.calls == ["create_ticket"]
 
-        await bot.interact(slack.click("C1", answer["ts"], "answer_feedback", user=ALICE, feedback="negative"))
-        await bot.interact(slack.click("C1", answer["ts"], "answer_feedback", user=ALICE, feedback="positive"))
-        await slack.wait_for(lambda: len(slack.interactivity.opened_views) == 1)
         feedback = bot.bot.feedback
-        for _ in range(250):
-            if (await feedback.tallies("T0001")).workspace.good == 1:
-                break
-            await asyncio.sleep(0.02)
-        tallies = await feedback.tallies("T0001")
-        assert (tallies.workspace.good, tallies.workspace.bad) == (1, 0)
+
+        async def vote_then_wait(side: str, good: int, bad: int) -> None:
+            await bot.interact(slack.click("C1", answer["ts"], "answer_feedback", user=ALICE, feedback=side))
+            for _ in range(250):  # the vote is stored after Slack got its ack
+                tally = (await feedback.tallies("T0001")).workspace
+                if (tally.good, tally.bad) == (good, bad):
+                    return
+                await asyncio.sleep(0.02)
+            raise AssertionError(f"tallies stayed at {tally}")
+
+        await vote_then_wait("negative", 0, 1)
+        await vote_then_wait("positive", 1, 0)
+        assert len(slack.interactivity.opened_views) == 1  # the thumbs-down asked what went wrong
     finally:
         servers.stop()
 

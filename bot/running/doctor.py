@@ -31,7 +31,7 @@ from bot.running.processes import EMBEDDED_REDIS_DIR, run_event_loop
 from bot.running.settings import Settings, SettingsError
 from bot.slack.client import build_client
 from bot.state.embedded_redis import EmbeddedRedis, directory_problem, running_server_url
-from bot.state.redis_link import connect
+from bot.state.redis_link import answered_within, connect
 
 CHECK_TIMEOUT_SECONDS = 30.0
 Status = Literal["ok", "FAILED", "skipped"]
@@ -128,7 +128,7 @@ async def check_redis(checkup: Checkup) -> Outcome:
     if url:
         client = (await connect(url)).client
         try:
-            info = await client.info("server")
+            info = await answered_within(client.info("server"))
         except (RedisError, OSError) as error:
             return failed(
                 f"{_without_password(url)} does not answer ({type(error).__name__})",
@@ -298,7 +298,8 @@ def main() -> int:
     try:
         settings = Settings.from_env()
     except SettingsError as error:
-        print(render([("settings", failed(str(error), "fix the setting in .env or the environment"))]))
+        fix = "fix the setting in .env or the environment"
+        print(render([("settings", failed(problem, fix)) for problem in error.problems]))
         return 1
     results = run_event_loop(diagnose(settings, manifest_path=find_manifest()))
     print(render(results))

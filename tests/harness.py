@@ -296,3 +296,10 @@ async def thread_with(bot: BotUnderTest, slack: Any, user: str, lines: list[str]
         await say(bot, slack, channel, user, line, thread_ts=thread)
         await slack.wait_for_bot_messages(channel, thread, n)
     return thread
+
+
+def markdown_or_text(message: dict[str, Any]) -> str:
+    """What a message shows: its markdown block (a posted answer; feedback buttons may follow it), else its text (a
+    streamed answer)."""
+    markdown = [b["text"] for b in message.get("blocks") or [] if b.get("type") == "markdown"]
+    return str(markdown[0]) if markdown else str(message.get("text", ""))

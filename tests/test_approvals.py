@@ -180,7 +180,7 @@ async def test_a_click_from_someone_else_is_refused(start_bot, slack, model, tic
 
 
 async def test_approvers_of_a_server_may_decide_for_the_asker(start_bot, slack, model, tickets, tmp_path):
-    slack.interactivity.user_groups["SOPS"] = [BOB]
+    slack.admin.add_group("SOPS", [BOB])
     config = approval_config(tmp_path, tickets.url, server_extra='approvers = ["SOPS"]')
     bot = await start_bot(agent_config=config)
     thread, request = await ask_for_ticket(bot, slack, model)

@@ -94,9 +94,3 @@ async def test_views_open_needs_a_fresh_trigger_and_a_modal(fake, client):
     assert await refused(client.views_open(trigger_id=stale, view=form)) == "expired_trigger_id"
     no_submit = {k: v for k, v in form.items() if k != "submit"}
     assert await refused(client.views_open(trigger_id=fresh, view=no_submit)) == "invalid_arguments"
-
-
-async def test_user_group_members_are_listed_and_unknown_groups_refused(fake, client):
-    fake.interactivity.user_groups["S1"] = ["UALICE"]
-    assert (await client.usergroups_users_list(usergroup="S1"))["users"] == ["UALICE"]
-    assert await refused(client.usergroups_users_list(usergroup="S404")) == "no_such_subteam"

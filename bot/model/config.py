@@ -13,13 +13,25 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from bot.model.operating_config import AccessConfig, Prices, parse_access, parse_prices
+
 DEFAULT_PATH = "agent.toml"
 DEFAULT_MCP_TIMEOUT_SECONDS = 10.0
 DEFAULT_MAX_TURNS = 8
 
-_TOP_KEYS = {"instructions", "model", "web_search", "max_turns", "mcp_servers", "channels"}
+_TOP_KEYS = {
+    "instructions",
+    "model",
+    "web_search",
+    "slack_search",
+    "max_turns",
+    "mcp_servers",
+    "channels",
+    "access",
+    "prices",
+}
 _SERVER_KEYS = {"url", "headers", "tools", "timeout", "approval", "approvers"}
-_CHANNEL_KEYS = {"instructions", "model", "web_search", "mcp_servers", "approval", "approvers"}
+_CHANNEL_KEYS = {"instructions", "model", "web_search", "slack_search", "mcp_servers", "approval", "approvers"}
 _APPROVER_ID = re.compile(r"^[UWS][A-Z0-9]{2,}$")  # a user id (U…/W…) or a user group id (S…)
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
@@ -57,6 +69,7 @@ class ChannelConfig:
     instructions: str | None = None
     model: str | None = None
     web_search: bool | None = None
+    slack_search: bool | None = None
     mcp_servers: tuple[str, ...] | None = None
     approval: Approval = None  # added to the servers' own rules, for calls made in this channel
     approvers: tuple[str, ...] | None = None  # replaces the servers' approvers in this channel
@@ -67,9 +80,12 @@ class AgentConfig:
     instructions: str = ""
     model: str | None = None
     web_search: bool = False
+    slack_search: bool = True  # on wherever the bot token holds search:read.public
     max_turns: int = DEFAULT_MAX_TURNS
     mcp_servers: tuple[McpServerConfig, ...] = ()
     channels: Mapping[str, ChannelConfig] = field(default_factory=dict)
+    access: AccessConfig = field(default_factory=AccessConfig)
+    prices: Prices = field(default_factory=Prices)
     path: str = ""  # where it was read from; empty when there is no file
 
     @property
@@ -85,6 +101,7 @@ class ChannelSetup:
     model: str | None
     web_search: bool
     mcp_servers: tuple[str, ...]
+    slack_search: bool = True
 
 
 def setup_for_channel(config: AgentConfig, channel_id: str) -> ChannelSetup:
@@ -95,6 +112,7 @@ def setup_for_channel(config: AgentConfig, channel_id: str) -> ChannelSetup:
         model=channel.model or config.model,
         web_search=config.web_search if channel.web_search is None else channel.web_search,
         mcp_servers=every_server if channel.mcp_servers is None else channel.mcp_servers,
+        slack_search=config.slack_search if channel.slack_search is None else channel.slack_search,
     )
 
 
@@ -166,9 +184,12 @@ def parse_agent_config(raw: Mapping[str, Any], *, path: str, env: Mapping[str, s
         instructions=checker.text(raw, "instructions", "") or "",
         model=checker.text(raw, "model", None),
         web_search=checker.boolean(raw, "web_search", False) or False,
+        slack_search=bool(checker.boolean(raw, "slack_search", True)),
         max_turns=checker.count(raw, "max_turns", DEFAULT_MAX_TURNS),
         mcp_servers=servers,
         channels=channels,
+        access=parse_access(raw.get("access"), checker.mistake),
+        prices=parse_prices(raw.get("prices"), checker.mistake),
         path=path,
     )
     if checker.mistakes:
@@ -305,6 +326,7 @@ class _Checker:
             instructions=self.text(section, "instructions", None, where),
             model=self.text(section, "model", None, where),
             web_search=self.boolean(section, "web_search", None, where),
+            slack_search=self.boolean(section, "slack_search", None, where),
             mcp_servers=servers,
             approval=self.approval(section, where),
             approvers=self.approvers(section, where),

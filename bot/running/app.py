@@ -22,18 +22,25 @@ from bot.model.config import AgentConfigError, config_path, load_agent_config
 from bot.model.memory import build_model_memory
 from bot.model.options import ModelOptions
 from bot.model.tools import AgentTools
+from bot.model.usage import DailyBudgets
 from bot.running.settings import Settings
+from bot.running.usage_view import UsageView, ViewFacts
+from bot.slack.admins import Admins
 from bot.slack.assistant_pane import AssistantPane
-from bot.slack.client import build_client
+from bot.slack.client import CountedWebClient, build_client
 from bot.slack.files import MB, FileLimits, FileReader
 from bot.slack.home_tab import HomeTab
 from bot.slack.people import People
+from bot.slack.user_groups import UserGroups
+from bot.state.access_marks import AccessMarks
 from bot.state.approvals import ApprovalStore
 from bot.state.embedded_redis import EmbeddedRedis
 from bot.state.feedback import FeedbackStore
 from bot.state.keys import Keys
 from bot.state.memory import Memory
 from bot.state.redis_link import RedisGuard, connect
+from bot.turn.access import AccessGate
+from bot.turn.approval_flow import ApprovalFlow
 from bot.turn.conversation import Conversations, TurnLimits
 from bot.turn.feedback import AnswerFeedback
 from bot.turn.history import BotIdentity
@@ -56,6 +63,7 @@ class Bot:
     embedded_redis: EmbeddedRedis | None = None
     tools: AgentTools | None = None
     home_tab: HomeTab | None = None
+    usage_view: UsageView | None = None
     feedback: AnswerFeedback | None = None  # votes on answers; `feedback.tallies(team_id)` for the usage view
 
     async def status(self) -> dict[str, Any]:
@@ -104,7 +112,7 @@ async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embe
     except AgentConfigError as error:
         lines = "\n".join(f"  - {line}" for line in error.lines)
         raise StartupError(f"{error.path} has {len(error.lines)} mistake(s):\n{lines}") from None
-    bot = BotIdentity(user_id=auth["user_id"], bot_id=auth.get("bot_id") or "")
+    bot = BotIdentity(user_id=auth["user_id"], bot_id=auth.get("bot_id") or "", workspace_url=auth.get("url") or "")
 
     embedded = None
     redis_url = settings.redis_url
@@ -154,8 +162,17 @@ async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embe
         ),
         default_model=settings.openai_model,
         base_instructions=settings.bot_instructions,
+        granted_scopes=granted_scopes(auth),
     )
     await tools.start()
+    budgets = DailyBudgets(
+        user=settings.daily_token_budget_per_user,
+        channel=settings.daily_token_budget_per_channel,
+        workspace=settings.daily_token_budget_per_workspace,
+    )
+    marks = AccessMarks(guard, keys)
+    groups = UserGroups(slack, marks)  # members of user groups: access rules and approvers
+    access = AccessGate(agent_config.access, client=slack, groups=groups, marks=marks)
     conversations = Conversations(
         client=slack,
         memory=memory,
@@ -168,7 +185,7 @@ async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embe
             turn_timeout_seconds=settings.openai_timeout_seconds * 1.5,
             instant_answer_seconds=settings.instant_answer_seconds,
             thread_memory_seconds=settings.thread_memory_days * 86400,
-            daily_token_budget=settings.daily_token_budget_per_user,
+            budgets=budgets,
         ),
         files=FileReader(
             slack=slack,
@@ -182,7 +199,13 @@ async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embe
             ),
         ),
         options=ModelOptions(compact_threshold_tokens=settings.compact_threshold_tokens),
-        approvals=ApprovalStore(guard, keys, ttl_seconds=settings.approval_timeout_seconds),
+        access=access,
+        approvals=ApprovalFlow(
+            client=slack,
+            store=ApprovalStore(guard, keys, ttl_seconds=settings.approval_timeout_seconds),
+            agents=tools,
+            groups=groups,
+        ),
     )
 
     authorization = AuthorizeResult.from_auth_test_response(bot_token=settings.slack_bot_token, auth_test_response=auth)
@@ -192,7 +215,7 @@ async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embe
 
     bolt = AsyncApp(
         # Bolt gives each request a copy of this client with the authorized token; the session is shared.
-        client=AsyncWebClient(base_url=slack.base_url, session=slack.session, retry_handlers=slack.retry_handlers),
+        client=CountedWebClient(base_url=slack.base_url, session=slack.session, retry_handlers=slack.retry_handlers),
         authorize=authorize,
         signing_secret=settings.slack_signing_secret,
         request_verification_enabled=not settings.socket_mode,
@@ -200,10 +223,27 @@ async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embe
     )
     pane = AssistantPane(slack, memory)
     home_tab = HomeTab(slack)  # features add their sections here
+    usage_view = UsageView(
+        memory.usage,
+        Admins(slack, settings.admin_user_ids),
+        ViewFacts(
+            memory_mode=model_memory.mode, budgets=budgets, prices=agent_config.prices, mcp_health=tools.mcp.health
+        ),
+    )
+    home_tab.add_section(usage_view.section)
     feedback = AnswerFeedback(slack, FeedbackStore(guard, keys))
     listeners.register(bolt, conversations, pane, home_tab, feedback, allowed_bot_ids=settings.allowed_bot_ids)
     conversations.approvals.start()  # marks requests nobody decided in time as expired
-    return Bot(settings, bolt, conversations, guard, slack, openai_client, embedded, tools, home_tab, feedback)
+    return Bot(
+        settings, bolt, conversations, guard, slack, openai_client, embedded, tools, home_tab, usage_view, feedback
+    )
+
+
+def granted_scopes(auth: Any) -> frozenset[str]:
+    """The bot token's scopes, which Slack lists in the `x-oauth-scopes` header of every Web API answer."""
+    headers = {str(k).lower(): v for k, v in (getattr(auth, "headers", None) or {}).items()}
+    header = str(headers.get("x-oauth-scopes") or "")
+    return frozenset(scope.strip() for scope in header.split(",") if scope.strip())
 
 
 def configure_tracing(settings: Settings) -> None:

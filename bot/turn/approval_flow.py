@@ -26,7 +26,9 @@ from bot.model.tools import AgentTools
 from bot.shared import phrases
 from bot.shared.conversation_key import ConversationKey
 from bot.slack.approval_blocks import decided_blocks, request_blocks, tools_phrase, who_decides
-from bot.slack.reply import NOTICE_EVENT, Reply, post_notice
+from bot.slack.posting import NOTICE_EVENT, post_notice
+from bot.slack.reply import Reply
+from bot.slack.user_groups import UserGroups
 from bot.state.approvals import ApprovalStore, PendingApproval, new_approval_id
 from bot.state.memory import Turn
 from bot.state.redis_link import RedisUnavailable
@@ -68,9 +70,12 @@ def message_from_json(data: dict[str, Any]) -> IncomingMessage:
 
 
 class ApprovalFlow:
-    def __init__(self, *, client: AsyncWebClient, store: ApprovalStore, agents: AgentTools) -> None:
+    def __init__(
+        self, *, client: AsyncWebClient, store: ApprovalStore, agents: AgentTools, groups: UserGroups | None = None
+    ) -> None:
         self._client = client
         self._store = store
+        self._groups = groups  # members of the user groups named as approvers
         self._agents = agents
         self._sweeper: asyncio.Task[None] | None = None
 
@@ -216,14 +221,9 @@ class ApprovalFlow:
             return user_id == pending.asker
         if user_id in pending.approvers:
             return True
-        for group in (a for a in pending.approvers if a.startswith("S")):
-            try:
-                members = await self._client.usergroups_users_list(usergroup=group)
-            except SlackApiError as error:
-                logger.warning("Could not read user group %s: %s", group, error.response.get("error"))
-                continue
-            if user_id in (members.get("users") or []):
-                return True
+        groups = frozenset(a for a in pending.approvers if a.startswith("S"))
+        if groups and self._groups is not None:  # a group Slack will not list counts as empty: closed
+            return user_id in await self._groups.members(pending.team_id, groups)
         return False
 
     # Expiry ---------------------------------------------------------------------------------------------------

@@ -5,43 +5,39 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.model.agent import PausedRun, TurnContext, TurnOutput
-from bot.model.errors import failure_phrase
 from bot.model.memory import ModelMemory, RunPlan
 from bot.model.options import ModelOptions
-from bot.model.tool_progress import ToolProgress, sources_markdown
 from bot.model.tools import AgentTools
-from bot.model.usage import budget_day, budget_note, over_budget, usage_line
-from bot.shared import phrases
+from bot.model.usage import DailyBudgets, budget_day, budget_note, exceeded_budget
+from bot.shared import metrics, phrases
 from bot.shared.conversation_key import ConversationKey
-from bot.slack.answer_writing import AnswerWriting
-from bot.slack.approval_blocks import feedback_blocks
 from bot.slack.assistant_pane import set_thread_title, thread_title
+from bot.slack.channels import ChannelLookup
 from bot.slack.files import FileReader
 from bot.slack.people import People
 from bot.slack.posting import post_notice
-from bot.slack.reply import Reply
-from bot.slack.status import StatusCue
 from bot.slack.text import mentioned_user_ids
-from bot.state.approvals import ApprovalStore, PendingApproval
+from bot.slack.workspace_search import WorkspaceSearch, channel_types_for_place
+from bot.state.approvals import PendingApproval
 from bot.state.memory import Memory, Turn
-from bot.state.thread_state import Recall, ThreadState, now_ts
+from bot.state.thread_state import Recall, now_ts
 from bot.turn import participation
+from bot.turn.access import AccessGate
+from bot.turn.answering import Answering
 from bot.turn.approval_flow import ApprovalFlow, Tell, memory_mark, message_from_json
 from bot.turn.history import (
     RESET_EVENT,
     BotIdentity,
-    HistoryUnavailable,
 )
-from bot.turn.model_run import ModelRun, RunSetup, describe_error, model_name
+from bot.turn.model_run import ModelRun, RunSetup
 from bot.turn.routing import IncomingMessage, is_empty_mention, is_reset_request
 
 logger = logging.getLogger(__name__)
@@ -53,7 +49,8 @@ class TurnLimits:
     turn_timeout_seconds: float
     instant_answer_seconds: float  # an answer complete sooner is posted in one message, with no status shown
     thread_memory_seconds: float  # how long after its last answer the bot follows a thread without a mention
-    daily_token_budget: int = 0  # per person and UTC day; 0: unlimited
+    # Tokens per UTC day per person, channel and workspace; 0: unlimited.
+    budgets: DailyBudgets = field(default_factory=DailyBudgets)
 
 
 class Conversations:
@@ -70,10 +67,12 @@ class Conversations:
         bot: BotIdentity,
         limits: TurnLimits,
         files: FileReader,
-        approvals: ApprovalStore,
+        approvals: ApprovalFlow,
         options: ModelOptions | None = None,
+        access: AccessGate | None = None,
     ) -> None:
         self._client = client
+        self._access = access
         self._files = files
         self._memory = memory
         self._model_memory = model_memory
@@ -81,7 +80,6 @@ class Conversations:
         self._agents = agents
         self.bot = bot
         self._limits = limits
-        self._writing = AnswerWriting.for_client(client)  # shared by every answer: streaming verdicts, budgets
         self._model_run = ModelRun(
             client=client,
             files=files,
@@ -93,7 +91,26 @@ class Conversations:
             history_budget_chars=limits.history_budget_chars,
         )
         self._in_flight: set[asyncio.Task[Any]] = set()
-        self.approvals = ApprovalFlow(client=client, store=approvals, agents=agents)
+        self.approvals = approvals
+        self._answering = Answering(
+            client=client,
+            memory=memory,
+            model_memory=model_memory,
+            agents=agents,
+            approvals=approvals,
+            instant_answer_seconds=limits.instant_answer_seconds,
+            turn_timeout_seconds=limits.turn_timeout_seconds,
+        )
+
+    @property
+    def client(self) -> AsyncWebClient:
+        """The bot's own Slack client (Bolt's per-request copy adds arguments some methods do not take)."""
+        return self._client
+
+    @property
+    def dms_open(self) -> bool:
+        """Whether the access rules open direct messages and the assistant pane."""
+        return self._access is None or self._access.dms_open
 
     @property
     def in_flight(self) -> int:
@@ -144,7 +161,7 @@ class Conversations:
             async with turn.in_order() as recall:
                 await self.approvals.done_waiting(pending)
                 same, context = memory_mark(recall) == pending.recall_raw, TurnContext.from_json(pending.context)
-                await self._run_and_reply(message, turn, recall, context, run, remember=same)
+                await self._answering.run_and_reply(message, turn, recall, context, run, remember=same)
 
     async def reset_channel(self, team_id: str, channel_id: str) -> None:
         """`/reset`: forget every conversation of a channel, or of a DM and all its threads."""
@@ -174,6 +191,8 @@ class Conversations:
     # The turn ------------------------------------------------------------------------------------
     async def _handle(self, message: IncomingMessage) -> None:
         key = message.key
+        if self._access is not None and not await self._access.admits(message):
+            return  # before anything is claimed or joined: outside the access rules the bot stays out
         resetting = is_reset_request(message.text, self.bot.user_id)
         empty = is_empty_mention(message.text, self.bot.user_id) and not message.files
         too_long = len(message.text) > self._limits.history_budget_chars
@@ -246,10 +265,12 @@ class Conversations:
         """The steps of an answer: the budget, who speaks where, the model run written into Slack, then memory."""
         key = message.key
         day = budget_day(message.ts)
-        if await self._over_budget(message, day):
+        over = await self._over_budget(message, day)
+        if over is not None:
             # No model call: a short note, and the memory is left as it was.
+            metrics.DECLINED.labels(reason=f"budget_{over}").inc()
             await turn.finish(None)
-            await post_notice(self._client, key.channel_id, message.reply_thread_ts, budget_note(message.ts))
+            await post_notice(self._client, key.channel_id, message.reply_thread_ts, budget_note(message.ts, over))
             return
         if await self.approvals.tell_if_waiting(message, turn):
             return
@@ -260,6 +281,8 @@ class Conversations:
             speaker_name=speaker_names.get(message.user_id),
             place=describe_place(message, viewed_channel_id=recall.viewed_channel_id),
             people=speaker_names,
+            action_token=message.action_token,
+            workspace_search=self._workspace_search(message),
             channel_id=key.channel_id,
         )
         if message.is_assistant_thread and recall.state is None and recall.from_redis:
@@ -268,106 +291,34 @@ class Conversations:
         async def run(setup: RunSetup) -> tuple[RunPlan, TurnOutput]:
             return await self._model_run.run(message, recall, setup, speaker_names, prefetched)
 
-        await self._run_and_reply(message, turn, recall, context, run)
+        await self._answering.run_and_reply(message, turn, recall, context, run)
 
-    async def _run_and_reply(
-        self,
-        message: IncomingMessage,
-        turn: Turn,
-        recall: Recall,
-        context: TurnContext,
-        run: Callable[[RunSetup], Awaitable[tuple[RunPlan, TurnOutput]]],
-        *,
-        remember: bool = True,
-    ) -> None:
-        """The model run written into Slack, then memory; a run that waits for approval pauses the turn."""
-        key = message.key
-        day = budget_day(message.ts)
-        reply = self._reply_for(message)
-        cue = StatusCue(
+    def _workspace_search(self, message: IncomingMessage) -> WorkspaceSearch | None:
+        """Searching Slack as the asker, for this turn: where it is on and the event carried an action token."""
+        if not message.action_token or not self._agents.slack_search_on(message.key.channel_id):
+            return None
+        return WorkspaceSearch(
             self._client,
-            channel=key.channel_id,
-            thread_ts=message.reply_thread_ts,
-            message_ts=message.ts,
-            delay=self._limits.instant_answer_seconds,
+            ChannelLookup(self._client),
+            action_token=message.action_token,
+            channel_types=channel_types_for_place(self._agents.granted_scopes, private_to_asker=message.is_dm),
         )
-        progress = ToolProgress(conversation=str(key), show_tasks=reply.show_tasks, show_line=cue.show_line)
-        cue.start()  # just before the try whose finally clears it
-        try:
-            async with asyncio.timeout(self._limits.turn_timeout_seconds):
-                agent = await self._agents.for_channel(key.channel_id)
-                plan, output = await run(RunSetup(agent, context, reply, progress))
-            if output.paused is not None:
-                await self.approvals.pause(message, turn, recall, context, plan, output, reply)
-                return
-            await progress.cite(output.sources)
-            feedback = feedback_blocks(model=model_name(agent), response_id=output.response_id)
-            await reply.finish(output.text + sources_markdown(output.sources), closing_blocks=feedback)
-        except SlackApiError as error:
-            logger.error(
-                "Could not post the answer in %s: %s; the conversation was not advanced",
-                key,
-                error.response.get("error"),
-            )
-            return
-        except Exception as error:
-            logger.warning("Turn failed in %s: %s", key, describe_error(error))
-            await reply.fail(phrases.NO_HISTORY if isinstance(error, HistoryUnavailable) else failure_phrase(error))
-            await turn.finish(None)  # the memory stays as it was; the next message here is still answered
-            return
-        except asyncio.CancelledError:
-            # Shutting down and this turn ran out of time: say so rather than leave the question hanging.
-            await reply.fail(phrases.RESTARTING)
-            raise
-        finally:
-            await cue.clear(replied=bool(reply.posted))
-        logger.info(
-            usage_line(
-                str(key), model=model_name(agent), how=output.how, compacted=output.compacted, usage=output.usage
-            )
-        )
-        await (self._remember(message, turn, recall, plan, output, day) if remember else turn.finish(None))
 
-    async def _over_budget(self, message: IncomingMessage, day: str) -> bool:
-        budget = self._limits.daily_token_budget
-        if not budget:
-            return False
-        return over_budget(await self._memory.usage.tokens_today(message.key.team_id, message.user_id, day), budget)
+    async def _over_budget(self, message: IncomingMessage, day: str) -> str | None:
+        """Which daily budget the message is over, if any (one Redis round trip, only with a budget set)."""
+        budgets = self._limits.budgets
+        if not budgets.any:
+            return None
+        key = message.key
+        spent = await self._memory.usage.spent_today(
+            key.team_id, day, user_id=message.user_id, channel_id=key.channel_id
+        )
+        return exceeded_budget(spent, budgets)
 
     async def _title_assistant_thread(self, message: IncomingMessage, speaker_names: dict[str, str]) -> None:
         question = message.text or " ".join(str(f.get("name") or "") for f in message.files)
         title = thread_title(question, bot_user_id=self.bot.user_id, names=speaker_names)
         await set_thread_title(self._client, message.key, title)
-
-    def _reply_for(self, message: IncomingMessage) -> Reply:
-        key = message.key
-        return Reply(
-            self._writing,
-            channel=key.channel_id,
-            thread_ts=message.reply_thread_ts,
-            team_id=key.team_id,
-            recipient_team_id=message.user_team_id or key.team_id,
-            user_id=message.user_id,
-            stream_after=self._limits.instant_answer_seconds,
-        )
-
-    async def _remember(
-        self, message: IncomingMessage, turn: Turn, recall: Recall, plan: RunPlan, output: TurnOutput, day: str
-    ) -> None:
-        """Advance the conversation's memory to this answer (if still current), then count its tokens."""
-        key = message.key
-        state = ThreadState(
-            response_id=await self._model_memory.keep(key, plan, output),
-            stored_at=time.time(),
-            anchor_ts=message.ts,
-            reset_ts=recall.state.reset_ts if recall.state else "",
-            memory_mode=self._model_memory.mode,
-        )
-        await turn.finish(state)
-        usage = output.usage
-        await self._memory.usage.record(
-            key, user_id=message.user_id, day=day, total=usage.total_tokens, counters=usage.counters()
-        )
 
     async def _confirm(self, message: IncomingMessage, text: str) -> None:
         try:

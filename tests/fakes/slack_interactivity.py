@@ -1,10 +1,10 @@
 """The fake Slack's interactivity: building the `block_actions` and `view_submission` payloads Slack sends when a
-person clicks a button or submits a form, `views.open`, `usergroups.users.list`, and the shapes of the
+person clicks a button or submits a form, `views.open`, and the shapes of the
 interactive blocks the bot sends (context_actions with feedback_buttons, actions with buttons).
 
 Sources: docs.slack.dev/reference/interaction-payloads/block_actions-payload,
 docs.slack.dev/reference/interaction-payloads/view-interactions-payload, docs.slack.dev/reference/methods/views.open,
-docs.slack.dev/reference/methods/usergroups.users.list, docs.slack.dev/reference/block-kit/blocks/context-actions-block,
+docs.slack.dev/reference/block-kit/blocks/context-actions-block,
 docs.slack.dev/reference/block-kit/block-elements/feedback-buttons-element,
 docs.slack.dev/reference/block-kit/block-elements/button-element.
 """
@@ -170,12 +170,11 @@ def view_submission_payload(
 
 
 class SlackInteractivity:
-    """`views.open` and `usergroups.users.list`, registered in FakeSlack's handlers."""
+    """`views.open`, registered in FakeSlack's handlers (user groups are the admin module's)."""
 
     def __init__(self, team_id: str, check_blocks: Callable[[Any], None]) -> None:
         self.team_id = team_id
         self.opened_views: list[dict[str, Any]] = []
-        self.user_groups: dict[str, list[str]] = {}
         self._check_blocks = check_blocks
 
     def views_open(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -200,12 +199,3 @@ class SlackInteractivity:
         opened = {"id": f"V{len(self.opened_views) + 1:08d}", "team_id": self.team_id, **view}
         self.opened_views.append(opened)
         return {"view": opened}
-
-    def usergroups_users_list(self, args: dict[str, Any]) -> dict[str, Any]:
-        # docs.slack.dev/reference/methods/usergroups.users.list: `usergroup` required; `no_such_subteam`.
-        group = args.get("usergroup")
-        if not group:
-            raise InteractivityError("invalid_arguments")
-        if group not in self.user_groups:
-            raise InteractivityError("no_such_subteam")
-        return {"users": list(self.user_groups[group])}

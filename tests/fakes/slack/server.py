@@ -20,8 +20,10 @@ from typing import Any
 import yaml
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from ..slack_admin import SlackAdmin
 from ..slack_files import SlackFiles
 from ..slack_interactivity import InteractivityError, SlackInteractivity, block_actions_payload
+from ..slack_search import SlackWorkspaceSearch
 from . import contract
 from .checks import check_blocks
 from .errors import Fault, SlackError
@@ -109,6 +111,8 @@ class FakeSlack(Methods, Streams, Store):
         self.home_views: dict[str, dict[str, Any]] = {}  # user id -> the Home view last published
         self._port = 0
         self.files = SlackFiles(team_id)
+        self.search = SlackWorkspaceSearch(self)
+        self.admin = SlackAdmin(lambda: self.granted_scopes)  # user groups, and users.info's role flags
         self.interactivity = SlackInteractivity(team_id, check_blocks)
         self._handlers: dict[str, Handler] = {
             "auth.test": self._auth_test,
@@ -121,7 +125,7 @@ class FakeSlack(Methods, Streams, Store):
             "chat.stopStream": self._chat_stop_stream,
             "conversations.replies": self._conversations_replies,
             "conversations.history": self._conversations_history,
-            "users.info": self._users_info,
+            "users.info": self.admin.with_roles(self._users_info),
             "reactions.add": self._reactions_add,
             "reactions.remove": self._reactions_remove,
             "assistant.threads.setStatus": self._set_status,
@@ -131,7 +135,11 @@ class FakeSlack(Methods, Streams, Store):
             "files.info": self.files.info,
             "views.publish": self._views_publish,
             "views.open": self.interactivity.views_open,
-            "usergroups.users.list": self.interactivity.usergroups_users_list,
+            "assistant.search.context": self.search.context,
+            "assistant.search.info": self.search.info,
+            "conversations.info": self.search.conversations_info,
+            "conversations.open": self.search.conversations_open,
+            "usergroups.users.list": self.admin.usergroups_users_list,
         }
         self.add_user(self.bot_user_id, self.bot_name, is_bot=True)
 

@@ -98,6 +98,7 @@ APPROVAL_EXPIRED = "⌛ Nobody approved {tools} in time, so I didn't run it. Ask
 APPROVAL_NOT_YOURS = "Only {who} can approve this."
 APPROVAL_ALREADY = "This request was already decided ({outcome})."
 APPROVAL_GONE = "This request is no longer open."
+APPROVAL_UNREACHABLE = "I can't reach my memory right now, so nothing was decided. Please click again in a moment."
 APPROVAL_PENDING = (
     "I'm still waiting for someone to approve or reject {tools} above. Decide that first, then ask me again."
 )

@@ -187,7 +187,7 @@ class ApprovalFlow:
             )
             claimed = await self._store.claim(team_id, approval_id, outcome)
         except RedisUnavailable:
-            await tell(phrases.APPROVAL_GONE)
+            await tell(phrases.APPROVAL_UNREACHABLE)
             return None
         if claimed is None:  # another click won
             return None

@@ -213,6 +213,12 @@ class SlackRequests:
         }
         return await self.post(urlencode(form), content_type="application/x-www-form-urlencoded")
 
+    async def interact(self, payload: dict[str, Any]) -> HttpAnswer:
+        """An interaction payload (`block_actions`, `view_submission`) as Slack posts it: form-encoded `payload=`,
+        signed like events (docs.slack.dev/interactivity/handling-user-interaction)."""
+        body = urlencode({"payload": json.dumps(payload)})
+        return await self.post(body, content_type="application/x-www-form-urlencoded")
+
     async def shortcut(
         self,
         callback_id: str,
@@ -290,3 +296,10 @@ async def thread_with(bot: BotUnderTest, slack: Any, user: str, lines: list[str]
         await say(bot, slack, channel, user, line, thread_ts=thread)
         await slack.wait_for_bot_messages(channel, thread, n)
     return thread
+
+
+def markdown_or_text(message: dict[str, Any]) -> str:
+    """What a message shows: its markdown block (a posted answer; feedback buttons may follow it), else its text (a
+    streamed answer)."""
+    markdown = [b["text"] for b in message.get("blocks") or [] if b.get("type") == "markdown"]
+    return str(markdown[0]) if markdown else str(message.get("text", ""))

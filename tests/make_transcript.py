@@ -37,7 +37,8 @@ def transcript(slack: FakeSlack, channel: str, thread_ts: str, title: str) -> st
         if message.get("subtype") == "assistant_app_thread":
             continue
         who = NAMES.get(message.get("user", ""), message.get("user", "?"))
-        text = message["blocks"][0]["text"] if message.get("blocks") else message.get("text", "")
+        markdown = [b["text"] for b in message.get("blocks") or [] if b.get("type") == "markdown"]
+        text = markdown[0] if markdown else message.get("text", "")
         pieces = len(message.get("chunks") or [])
         how = f" _(streamed in {pieces} pieces)_" if pieces > 1 else ""
         edits = message.get("edits", 0)

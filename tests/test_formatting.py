@@ -43,7 +43,8 @@ def _long_answer() -> str:
 
 def _shown(message: dict) -> str:
     """What Slack renders: a posted answer's markdown block, or a streamed message's text."""
-    return message["blocks"][0]["text"] if message.get("blocks") else message["text"]
+    markdown = [b["text"] for b in message.get("blocks") or [] if b["type"] == "markdown"]
+    return markdown[0] if markdown else message["text"]
 
 
 def _words(text: str) -> list[str]:
@@ -61,7 +62,8 @@ async def test_markdown_is_rendered_by_slack_with_a_readable_plain_text_fallback
     question = await say(bot, slack, "C1", ALICE, "<@UBOT> how do I deploy?")
     [answer] = await slack.wait_for_bot_messages("C1", question["ts"], 1)
 
-    assert answer["blocks"] == [{"type": "markdown", "text": MARKDOWN_ANSWER}]  # Slack renders it
+    assert answer["blocks"][0] == {"type": "markdown", "text": MARKDOWN_ANSWER}  # Slack renders it
+    assert answer["blocks"][1]["type"] == "context_actions"  # and the feedback buttons under it
     fallback = answer["text"]  # what notifications and screen readers get
     assert fallback.startswith("Deploying\n")
     assert "Run the deploy script, then check the dashboard (https://status.example.com)." in fallback

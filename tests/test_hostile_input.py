@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 import redis.asyncio as aioredis
 from conftest import ALICE, BOB
-from harness import say, sign
+from harness import markdown_or_text, say, sign
 
 from bot.shared import phrases
 
@@ -99,7 +99,7 @@ async def test_a_message_of_tens_of_thousands_of_characters_is_answered_within_s
 
     # The fake model echoes the question, so the answer is that long too: it comes in several messages.
     def shown(message: dict) -> str:  # what Slack renders: the markdown block, or a streamed message's text
-        return message["blocks"][0]["text"] if message.get("blocks") else message["text"]
+        return markdown_or_text(message)
 
     def whole_answer() -> str:
         return " ".join(shown(a) for a in slack.bot_messages("C1", question["ts"]) if not a.get("streaming"))

@@ -152,7 +152,12 @@ async def test_a_web_search_answer_lists_its_sources_under_it(start_bot, slack, 
         "1. [Slack changelog](https://docs.slack.dev/changelog)\n"
         "2. [Streaming (guide)](https://docs.slack.dev/streaming)"
     )
-    assert [(t["title"], t["status"]) for t in slack.tasks("C1", answer["ts"])] == [("Searching the web…", "complete")]
+    [search] = slack.tasks("C1", answer["ts"])
+    assert (search["title"], search["status"]) == ("Searching the web…", "complete")
+    assert [(s["url"], s["text"]) for s in search["sources"]] == [  # the task shows the pages it found
+        ("https://docs.slack.dev/changelog", "Slack changelog"),
+        ("https://docs.slack.dev/streaming", "Streaming (guide)"),
+    ]
 
 
 async def test_without_chat_streaming_the_thread_shows_a_status_line_while_the_tool_runs(

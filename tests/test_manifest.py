@@ -34,7 +34,7 @@ SCOPES_OF_METHOD: dict[str, tuple[str, ...]] = {
     "reactions_add": ("reactions:write",),
     "reactions_remove": ("reactions:write",),
     "users_info": ("users:read",),
-    "usergroups_users_list": ("usergroups:read",),
+    "usergroups_users_list": ("usergroups:read",),  # who is in an approvers' user group
 }
 # History in every kind of conversation the bot answers in; app_mention events; /reset.
 SCOPES_OF_FEATURES = {

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from conftest import ALICE
-from harness import say
+from harness import markdown_or_text, say
 
 
 async def test_thirty_slow_answers_at_once_all_arrive_whole_without_slack_refusing_a_call(bot, slack, model):
@@ -19,9 +19,7 @@ async def test_thirty_slow_answers_at_once_all_arrive_whole_without_slack_refusi
     )
 
     def shown(channel: str, thread_ts: str) -> list[str]:  # a message edited live is there before it is whole
-        return [
-            m["blocks"][0]["text"] if m.get("blocks") else m["text"] for m in slack.bot_messages(channel, thread_ts)
-        ]
+        return [markdown_or_text(m) for m in slack.bot_messages(channel, thread_ts)]
 
     def all_whole() -> bool:
         return all(

@@ -54,6 +54,12 @@ class ToolServer:
             self.calls.append("add_note")
             return "noted"
 
+        @mcp.tool()
+        def create_ticket(title: str, priority: str = "normal") -> str:
+            """Create a support ticket (changes things: the tests ask for approval before it runs)."""
+            self.calls.append("create_ticket")
+            return f"Created ticket T-{100 + self.calls.count('create_ticket')}: {title} ({priority})."
+
         app = mcp.streamable_http_app(stateless_http=True, json_response=True)
 
         async def recording(scope: dict, receive: object, send: object) -> None:

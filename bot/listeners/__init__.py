@@ -10,10 +10,11 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 
-from bot.listeners import assistant, commands, home, messages, shortcuts
+from bot.listeners import actions, assistant, commands, home, messages, shortcuts
 from bot.slack.assistant_pane import AssistantPane
 from bot.slack.home_tab import HomeTab
 from bot.turn.conversation import Conversations
+from bot.turn.feedback import AnswerFeedback
 from bot.turn.routing import IncomingMessage, message_from_event, workspace_of
 
 
@@ -22,6 +23,7 @@ def register(
     conversations: Conversations,
     pane: AssistantPane,
     home_tab: HomeTab,
+    feedback: AnswerFeedback,
     *,
     allowed_bot_ids: frozenset[str],
 ) -> None:
@@ -38,3 +40,4 @@ def register(
     commands.register(app, conversations)
     home.register(app, pane, home_tab)
     shortcuts.register(app, conversations)
+    actions.register(app, conversations, feedback)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -17,8 +17,9 @@ from agents import (
     RunConfig,
     RunContextWrapper,
     Runner,
+    RunState,
 )
-from agents.items import MessageOutputItem, ToolCallItem, ToolCallOutputItem
+from agents.items import MessageOutputItem, ToolApprovalItem, ToolCallItem, ToolCallOutputItem
 from agents.models.default_models import get_default_model_settings
 from openai import AsyncOpenAI
 
@@ -63,6 +64,50 @@ class TurnContext:
     failed_tool_calls: set[str] = field(default_factory=set, compare=False, repr=False)
     # Slack messages the tools showed the model, listed under the answer as permalinks.
     quoted_sources: list[Source] = field(default_factory=list, compare=False, repr=False)
+    channel_id: str = ""  # where the turn is: which tool calls need approval depends on it
+
+    def to_json(self) -> dict[str, Any]:
+        """For a paused run's saved state (the SDK's `context_serializer`). Not kept: the search action token (it
+        expires with the event) and the searcher, so a resumed turn does not search Slack."""
+        return {
+            "speaker_id": self.speaker_id,
+            "speaker_name": self.speaker_name,
+            "place": self.place,
+            "people": dict(self.people),
+            "failed_tool_calls": sorted(self.failed_tool_calls),
+            "channel_id": self.channel_id,
+            "quoted_sources": [{"title": q.title, "url": q.url} for q in self.quoted_sources],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> TurnContext:
+        return cls(
+            speaker_id=str(data.get("speaker_id") or ""),
+            speaker_name=data.get("speaker_name"),
+            place=str(data.get("place") or ""),
+            people=dict(data.get("people") or {}),
+            failed_tool_calls=set(data.get("failed_tool_calls") or ()),
+            channel_id=str(data.get("channel_id") or ""),
+            quoted_sources=[Source(str(q["title"]), str(q["url"])) for q in data.get("quoted_sources") or ()],
+        )
+
+
+@dataclass(frozen=True)
+class AwaitingCall:
+    """A tool call the run stopped at, waiting for a person to approve or reject it."""
+
+    call_id: str
+    tool: str
+    server: str  # the MCP server offering the tool ("" for other tools)
+    arguments: str  # as the model wrote them (JSON text)
+
+
+@dataclass(frozen=True)
+class PausedRun:
+    """A run interrupted for approval: the SDK's serialized RunState and the calls it waits on."""
+
+    state: str
+    calls: tuple[AwaitingCall, ...]
 
 
 @dataclass(frozen=True)
@@ -74,6 +119,7 @@ class TurnOutput:
     how: str = ""  # how the context was given: chained, rebuilt, new, or the message alone
     sources: tuple[Source, ...] = ()  # web pages the answer cites (url_citation annotations)
     items: list[dict[str, Any]] = field(default_factory=list)  # the run's input and everything it produced
+    paused: PausedRun | None = None  # the run waits for approval of a tool call: nothing is answered yet
 
 
 @dataclass(frozen=True)
@@ -125,7 +171,7 @@ def turn_instructions(context: TurnContext, extra: str = "") -> str:
 
 async def run_turn(
     agent: Agent[TurnContext],
-    input_items: list[dict[str, Any]],
+    input_items: list[dict[str, Any]] | RunState[TurnContext, Agent[TurnContext]],
     *,
     context: TurnContext,
     run_options: dict[str, Any],
@@ -138,7 +184,9 @@ async def run_turn(
     and each tool call's start and end to `on_tool`.
 
     `run_options` are the Agents SDK's memory arguments (`previous_response_id`, `conversation_id`);
-    `settings` (this conversation's cache key, compaction) go with this run only, over the agent's own."""
+    `settings` (this conversation's cache key, compaction) go with this run only, over the agent's own.
+    `input_items` may be a paused run's state with its decisions made (`resumed_state`): the run goes on.
+    A run that reaches a tool call needing approval returns with `paused` set and no answer."""
     result = Runner.run_streamed(
         agent,
         input_items,  # type: ignore[arg-type]
@@ -187,6 +235,16 @@ async def run_turn(
     except BaseException:
         result.cancel()
         raise
+    if result.interruptions:
+        return TurnOutput(
+            text=streamed,
+            response_id="",
+            usage=TurnUsage.of_run(result.context_wrapper.usage),
+            paused=PausedRun(
+                state=result.to_state().to_string(context_serializer=_context_json),
+                calls=tuple(awaiting_call(item) for item in result.interruptions),
+            ),
+        )
     text = streamed or str(result.final_output or "")
     return TurnOutput(
         text=text,
@@ -196,6 +254,37 @@ async def run_turn(
         compacted=compacted or any(i.type == "compaction_item" for i in result.new_items),
         items=[dict(item) for item in result.to_input_list()],
     )
+
+
+def _context_json(context: Any) -> Mapping[str, Any]:
+    return context.to_json() if isinstance(context, TurnContext) else {}
+
+
+def awaiting_call(item: ToolApprovalItem) -> AwaitingCall:
+    origin = item.tool_origin
+    return AwaitingCall(
+        call_id=item.call_id or "",
+        tool=item.name or "",
+        server=(origin.mcp_server_name or "") if origin is not None else "",
+        arguments=item.arguments or "",
+    )
+
+
+async def resumed_state(
+    agent: Agent[TurnContext], paused: PausedRun, *, approved: bool, refusal: str
+) -> RunState[TurnContext, Agent[TurnContext]]:
+    """The paused run, restored with every call it waits on approved, or rejected with `refusal` told to the model.
+
+    `agent` must offer the same MCP servers in the same order as when the run paused (the SDK's binding check)."""
+    state: RunState[TurnContext, Agent[TurnContext]] = await RunState.from_string(
+        agent, paused.state, context_deserializer=TurnContext.from_json
+    )
+    for item in state.get_interruptions():
+        if approved:
+            state.approve(item)
+        else:
+            state.reject(item, rejection_message=refusal)
+    return state
 
 
 def web_search_activity(data: Any) -> ToolActivity | None:

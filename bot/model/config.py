@@ -10,7 +10,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from bot.model.operating_config import AccessConfig, Prices, parse_access, parse_prices
@@ -30,11 +30,16 @@ _TOP_KEYS = {
     "access",
     "prices",
 }
-_SERVER_KEYS = {"url", "headers", "tools", "timeout"}
-_CHANNEL_KEYS = {"instructions", "model", "web_search", "slack_search", "mcp_servers"}
+_SERVER_KEYS = {"url", "headers", "tools", "timeout", "approval", "approvers"}
+_CHANNEL_KEYS = {"instructions", "model", "web_search", "slack_search", "mcp_servers", "approval", "approvers"}
+_APPROVER_ID = re.compile(r"^[UWS][A-Z0-9]{2,}$")  # a user id (U…/W…) or a user group id (S…)
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 _SERVER_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+# "all", or the names of the tools whose calls need approval; None: none do.
+Approval = Literal["all"] | tuple[str, ...] | None
 
 
 class AgentConfigError(Exception):
@@ -53,6 +58,8 @@ class McpServerConfig:
     headers: Mapping[str, str] = field(default_factory=dict, repr=False)  # values may hold secrets
     allowed_tools: tuple[str, ...] | None = None  # None: every tool the server offers
     timeout_seconds: float = DEFAULT_MCP_TIMEOUT_SECONDS
+    approval: Approval = None  # tools whose calls wait for a person's approval
+    approvers: tuple[str, ...] | None = None  # who may decide (user or user group ids); None: the asker
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,8 @@ class ChannelConfig:
     web_search: bool | None = None
     slack_search: bool | None = None
     mcp_servers: tuple[str, ...] | None = None
+    approval: Approval = None  # added to the servers' own rules, for calls made in this channel
+    approvers: tuple[str, ...] | None = None  # replaces the servers' approvers in this channel
 
 
 @dataclass(frozen=True)
@@ -78,6 +87,10 @@ class AgentConfig:
     access: AccessConfig = field(default_factory=AccessConfig)
     prices: Prices = field(default_factory=Prices)
     path: str = ""  # where it was read from; empty when there is no file
+
+    @property
+    def has_approvals(self) -> bool:
+        return any(s.approval for s in self.mcp_servers) or any(c.approval for c in self.channels.values())
 
 
 @dataclass(frozen=True)
@@ -101,6 +114,27 @@ def setup_for_channel(config: AgentConfig, channel_id: str) -> ChannelSetup:
         mcp_servers=every_server if channel.mcp_servers is None else channel.mcp_servers,
         slack_search=config.slack_search if channel.slack_search is None else channel.slack_search,
     )
+
+
+@dataclass(frozen=True)
+class ApprovalRule:
+    """Whether a tool call in a channel waits for a person, and who may decide it."""
+
+    needed: bool
+    approvers: tuple[str, ...] = ()  # user and user group ids; empty: only the person who asked
+
+
+def approval_rule(config: AgentConfig, channel_id: str, server_name: str, tool_name: str) -> ApprovalRule:
+    """The server's rule and the channel's rule both count; the channel's approvers replace the server's."""
+    server = next((s for s in config.mcp_servers if s.name == server_name), None)
+    channel = config.channels.get(channel_id, ChannelConfig())
+    needed = _names(server.approval if server else None, tool_name) or _names(channel.approval, tool_name)
+    approvers = channel.approvers if channel.approvers is not None else (server.approvers if server else None)
+    return ApprovalRule(needed=needed, approvers=approvers or ())
+
+
+def _names(approval: Approval, tool_name: str) -> bool:
+    return approval == "all" or (isinstance(approval, tuple) and tool_name in approval)
 
 
 def config_path(env: Mapping[str, str] | None = None) -> str | None:
@@ -241,9 +275,34 @@ class _Checker:
             self.mistake(f"{where}: timeout must be a number of seconds above 0 and at most 600")
             timeout = DEFAULT_MCP_TIMEOUT_SECONDS
         tools = self.names(section, "tools", where)
+        approval, approvers = self.approval(section, where), self.approvers(section, where)
         if url is None:
             return None
-        return McpServerConfig(name=name, url=url, headers=headers, allowed_tools=tools, timeout_seconds=float(timeout))
+        return McpServerConfig(
+            name=name,
+            url=url,
+            headers=headers,
+            allowed_tools=tools,
+            timeout_seconds=float(timeout),
+            approval=approval,
+            approvers=approvers,
+        )
+
+    def approval(self, section: Mapping[str, Any], where: str) -> Approval:
+        value = section.get("approval")
+        if value is None or value == "all":
+            return value
+        if isinstance(value, list) and all(isinstance(v, str) and v for v in value):
+            return tuple(value)
+        self.mistake(f'{where}: approval must be "all" or a list of tool names')
+        return None
+
+    def approvers(self, section: Mapping[str, Any], where: str) -> tuple[str, ...] | None:
+        names = self.names(section, "approvers", where)
+        for name in names or ():
+            if not _APPROVER_ID.match(name):
+                self.mistake(f"{where}: approvers names {name!r}, which is not a user id (U…) or user group id (S…)")
+        return names
 
     def expand(self, template: str, where: str) -> str:
         """`${NAME}` becomes the environment variable's value, so no secret needs to sit in the file."""
@@ -269,6 +328,8 @@ class _Checker:
             web_search=self.boolean(section, "web_search", None, where),
             slack_search=self.boolean(section, "slack_search", None, where),
             mcp_servers=servers,
+            approval=self.approval(section, where),
+            approvers=self.approvers(section, where),
         )
 
 

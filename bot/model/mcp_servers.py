@@ -31,12 +31,25 @@ CONNECT_SECONDS = 10.0  # the least time a connection (with its tool list) gets,
 DROPPED_CLIENT_SECONDS = 600.0
 
 
-def mcp_server(config: McpServerConfig, on_failure: Callable[[Exception], None]) -> MCPServerStreamableHttp:
-    """The Agents SDK's client for one configured server; `on_failure` hears of every failed tool call."""
+# Whether a call of (channel id, server name, tool name) waits for a person's approval.
+NeedsApproval = Callable[[str, str, str], bool]
+
+
+def mcp_server(
+    config: McpServerConfig, on_failure: Callable[[Exception], None], needs_approval: NeedsApproval | None = None
+) -> MCPServerStreamableHttp:
+    """The Agents SDK's client for one configured server; `on_failure` hears of every failed tool call.
+
+    `needs_approval` is asked per call with the turn's channel (the SDK's `require_approval` callable): one
+    connection serves every channel, and a channel's section may ask for approval where the server does not."""
 
     def failure_text(context: RunContextWrapper[Any], error: Exception) -> str:
         on_failure(error)
         return tool_failure_text(context, error)
+
+    def require_approval(context: RunContextWrapper[Any], _agent: Any, tool: Any) -> bool:
+        assert needs_approval is not None
+        return needs_approval(str(getattr(context.context, "channel_id", "")), config.name, tool.name)
 
     return MCPServerStreamableHttp(
         params={"url": config.url, "headers": dict(config.headers), "timeout": config.timeout_seconds},
@@ -48,6 +61,7 @@ def mcp_server(config: McpServerConfig, on_failure: Callable[[Exception], None])
         else None,
         failure_error_function=failure_text,
         custom_data_extractor=mark_error_result,
+        require_approval=require_approval if needs_approval is not None else None,
     )
 
 
@@ -96,7 +110,8 @@ class _Connection:
 class McpServers:
     """The configured servers by name; `usable(names)` gives those connected now and retries the others."""
 
-    def __init__(self, configs: tuple[McpServerConfig, ...]) -> None:
+    def __init__(self, configs: tuple[McpServerConfig, ...], needs_approval: NeedsApproval | None = None) -> None:
+        self._needs_approval = needs_approval
         self._connections = {c.name: _Connection(c) for c in configs}
         self._dropped: dict[MCPServerStreamableHttp, asyncio.Task[None]] = {}
 
@@ -171,7 +186,7 @@ class McpServers:
             if server is not None:
                 self._tool_failed(connection, server, error)
 
-        server = mcp_server(config, failed)
+        server = mcp_server(config, failed, self._needs_approval)
         try:
             async with asyncio.timeout(max(config.timeout_seconds, CONNECT_SECONDS)):
                 await server.connect()

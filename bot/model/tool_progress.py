@@ -72,6 +72,7 @@ class ToolProgress:
         self._show_line = show_line
         self._started: dict[str, float] = {}
         self._as_tasks = True
+        self._searches: list[str] = []  # web searches shown as tasks: they get the answer's sources at the end
 
     async def update(self, activity: ToolActivity) -> None:
         if activity.state == "started":
@@ -80,8 +81,27 @@ class ToolProgress:
             self._log(activity)
         if self._as_tasks:
             self._as_tasks = await self._show_tasks([task_chunk(activity)])
+            if self._as_tasks and activity.name == WEB_SEARCH and activity.call_id not in self._searches:
+                self._searches.append(activity.call_id)
         if not self._as_tasks and activity.state == "started":
             await self._show_line(status_line(activity.name))
+
+    async def cite(self, sources: tuple[Source, ...]) -> None:
+        """The pages the answer cites, under the web search task(s) that found them (task_update `sources`)."""
+        if not (sources and self._searches and self._as_tasks):
+            return
+        cited = [{"type": "url", "url": s.url, "text": _link_text(s.title)[:150] or s.url} for s in sources[:10]]
+        chunks = [
+            {
+                "type": "task_update",
+                "id": call_id,
+                "title": task_title(WEB_SEARCH),
+                "status": "complete",
+                "sources": cited,
+            }
+            for call_id in self._searches
+        ]
+        await self._show_tasks(chunks)
 
     def _log(self, activity: ToolActivity) -> None:
         started = self._started.pop(activity.call_id, None)

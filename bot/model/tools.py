@@ -8,7 +8,7 @@ from collections.abc import Callable
 from agents import Agent, OpenAIResponsesModel, Tool, WebSearchTool
 
 from bot.model.agent import TurnContext
-from bot.model.config import AgentConfig, setup_for_channel
+from bot.model.config import AgentConfig, approval_rule, setup_for_channel
 from bot.model.mcp_servers import McpServers
 from bot.model.slack_search_tool import search_slack_tool
 from bot.shared.quoted import SEARCH_SCOPE
@@ -41,11 +41,18 @@ class AgentTools:
         self._base_instructions = base_instructions
         self._agents: dict[tuple[str, str], Agent[TurnContext]] = {}
         self._web_search_refused = False
-        self.mcp = McpServers(config.mcp_servers)
+        self.mcp = McpServers(config.mcp_servers, self._needs_approval if config.has_approvals else None)
         # Slack search is on by default where the bot token holds its scope; agent.toml may turn it off.
         self.granted_scopes = granted_scopes  # the bot token's, from the start-up auth.test
         self.slack_search_granted = SEARCH_SCOPE in granted_scopes
         self._search_slack = search_slack_tool()
+
+    def _needs_approval(self, channel_id: str, server: str, tool: str) -> bool:
+        return approval_rule(self.config, channel_id, server, tool).needed
+
+    def approvers(self, channel_id: str, server: str, tool: str) -> tuple[str, ...]:
+        """Who may decide a call (user and user group ids); empty: only the person who asked."""
+        return approval_rule(self.config, channel_id, server, tool).approvers
 
     @property
     def max_turns(self) -> int:

@@ -33,12 +33,16 @@ from bot.slack.home_tab import HomeTab
 from bot.slack.people import People
 from bot.slack.user_groups import UserGroups
 from bot.state.access_marks import AccessMarks
+from bot.state.approvals import ApprovalStore
 from bot.state.embedded_redis import EmbeddedRedis
+from bot.state.feedback import FeedbackStore
 from bot.state.keys import Keys
 from bot.state.memory import Memory
 from bot.state.redis_link import RedisGuard, connect
 from bot.turn.access import AccessGate
+from bot.turn.approval_flow import ApprovalFlow
 from bot.turn.conversation import Conversations, TurnLimits
+from bot.turn.feedback import AnswerFeedback
 from bot.turn.history import BotIdentity
 
 logger = logging.getLogger(__name__)
@@ -60,6 +64,7 @@ class Bot:
     tools: AgentTools | None = None
     home_tab: HomeTab | None = None
     usage_view: UsageView | None = None
+    feedback: AnswerFeedback | None = None  # votes on answers; `feedback.tallies(team_id)` for the usage view
 
     async def status(self) -> dict[str, Any]:
         return {
@@ -69,6 +74,7 @@ class Bot:
         }
 
     async def close(self, drain_seconds: float = 20.0) -> None:
+        await self.conversations.approvals.close()
         await self.conversations.drain(drain_seconds)
         if self.tools is not None:
             await self.tools.close()
@@ -121,6 +127,7 @@ async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embe
         thread_ttl_seconds=int(settings.thread_memory_days * 86400),
         hash_tags=redis.cluster,
     )
+    keys = Keys(settings.redis_prefix, hash_tags=redis.cluster)
     guard.on_recovery = memory.replay_pending
     if not await guard.ping():
         logger.warning("Redis does not answer yet: the bot will answer from Slack history until it does")
@@ -163,8 +170,9 @@ async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embe
         channel=settings.daily_token_budget_per_channel,
         workspace=settings.daily_token_budget_per_workspace,
     )
-    marks = AccessMarks(guard, Keys(settings.redis_prefix, hash_tags=redis.cluster))
-    access = AccessGate(agent_config.access, client=slack, groups=UserGroups(slack, marks), marks=marks)
+    marks = AccessMarks(guard, keys)
+    groups = UserGroups(slack, marks)  # members of user groups: access rules and approvers
+    access = AccessGate(agent_config.access, client=slack, groups=groups, marks=marks)
     conversations = Conversations(
         client=slack,
         memory=memory,
@@ -192,6 +200,12 @@ async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embe
         ),
         options=ModelOptions(compact_threshold_tokens=settings.compact_threshold_tokens),
         access=access,
+        approvals=ApprovalFlow(
+            client=slack,
+            store=ApprovalStore(guard, keys, ttl_seconds=settings.approval_timeout_seconds),
+            agents=tools,
+            groups=groups,
+        ),
     )
 
     authorization = AuthorizeResult.from_auth_test_response(bot_token=settings.slack_bot_token, auth_test_response=auth)
@@ -217,8 +231,12 @@ async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embe
         ),
     )
     home_tab.add_section(usage_view.section)
-    listeners.register(bolt, conversations, pane, home_tab, allowed_bot_ids=settings.allowed_bot_ids)
-    return Bot(settings, bolt, conversations, guard, slack, openai_client, embedded, tools, home_tab, usage_view)
+    feedback = AnswerFeedback(slack, FeedbackStore(guard, keys))
+    listeners.register(bolt, conversations, pane, home_tab, feedback, allowed_bot_ids=settings.allowed_bot_ids)
+    conversations.approvals.start()  # marks requests nobody decided in time as expired
+    return Bot(
+        settings, bolt, conversations, guard, slack, openai_client, embedded, tools, home_tab, usage_view, feedback
+    )
 
 
 def granted_scopes(auth: Any) -> frozenset[str]:

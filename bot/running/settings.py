@@ -64,6 +64,7 @@ class Settings:
     memory_mode: str = "responses"  # where a conversation's memory lives: see bot/model_memory/
     openai_api: str = "responses"  # "chat_completions" for model servers without the Responses API (local mode)
     web_concurrency: int = 1  # processes serving Slack, each with its own event loop (one core each)
+    approval_timeout_seconds: float = 3600.0  # how long a tool call waits for approval before it expires
 
     @property
     def socket_mode(self) -> bool:
@@ -150,6 +151,7 @@ class Settings:
             agent_config=reader.text("AGENT_CONFIG"),
             **reader.memory_choice(),
             web_concurrency=web_concurrency,
+            approval_timeout_seconds=reader.number("APPROVAL_TIMEOUT_SECONDS", 3600.0, minimum=10.0, maximum=7 * 86400),
         )
         if reader.problems:
             raise SettingsError(reader.problems)

@@ -85,3 +85,33 @@ RESET_THREAD_NOTE = "<@{user}> cleared my memory of this thread. I'll start fres
 RESET_DM = "Done: I've forgotten our conversation here, including every thread in this DM."
 RESET_CHANNEL = "Done: I've forgotten every thread in this channel. New messages start fresh."
 RESET_NOT_A_THREAD = "There's nothing for me to forget there."
+
+# Approval of tool calls
+APPROVAL_REQUEST = "<@{asker}> asked me something that needs me to run {tools}. May I?"
+APPROVAL_WHO = "{who} can decide. This request expires {when}."
+WAITING_FOR_APPROVAL = "`{tool}` waits for approval"
+APPROVAL_APPROVE = "Approve"
+APPROVAL_REJECT = "Reject"
+APPROVAL_APPROVED = "✅ <@{user}> approved: running {tools}."
+APPROVAL_REJECTED = "🚫 <@{user}> rejected {tools}: I won't run it."
+APPROVAL_EXPIRED = "⌛ Nobody approved {tools} in time, so I didn't run it. Ask again if you still need it."
+APPROVAL_NOT_YOURS = "Only {who} can approve this."
+APPROVAL_ALREADY = "This request was already decided ({outcome})."
+APPROVAL_GONE = "This request is no longer open."
+APPROVAL_UNREACHABLE = "I can't reach my memory right now, so nothing was decided. Please click again in a moment."
+APPROVAL_PENDING = (
+    "I'm still waiting for someone to approve or reject {tools} above. Decide that first, then ask me again."
+)
+APPROVAL_REFUSED_TO_MODEL = (
+    "The person in charge rejected this tool call, so it did not run. Do not try it again in this answer; "
+    "tell the user it was not done."
+)
+APPROVAL_UNAVAILABLE = "I can't keep an approval request right now, so I didn't run {tools}. Please try again later."
+
+# Feedback on answers
+FEEDBACK_GOOD = "Good answer"
+FEEDBACK_BAD = "Bad answer"
+FEEDBACK_FORM_TITLE = "What went wrong?"
+FEEDBACK_FORM_LABEL = "Tell us what was wrong with this answer (optional)"
+FEEDBACK_FORM_SUBMIT = "Send"
+FEEDBACK_THANKS = "Thanks for the feedback."

@@ -73,11 +73,19 @@ def refused_for_content(error: SlackApiError) -> bool:
     return error.response.get("error") in CONTENT_REFUSALS
 
 
-async def post_markdown(client: AsyncWebClient, channel: str, thread_ts: str | None, markdown: str) -> str:
+async def post_markdown(
+    client: AsyncWebClient,
+    channel: str,
+    thread_ts: str | None,
+    markdown: str,
+    *,
+    extra_blocks: list[dict[str, Any]] | None = None,  # under the text (an answer's feedback buttons)
+) -> str:
     """Post `markdown` as a message (markdown blocks, a plain-text fallback); returns its ts."""
+    blocks = markdown_blocks(markdown) + (extra_blocks or [])
     try:
         response: Any = await _post_passing_refusals(
-            client, channel=channel, thread_ts=thread_ts, text=fallback_text(markdown), blocks=markdown_blocks(markdown)
+            client, channel=channel, thread_ts=thread_ts, text=fallback_text(markdown), blocks=blocks
         )
     except SlackApiError as error:
         if not refused_for_content(error):

@@ -86,6 +86,7 @@ class Reply:
         self._done = asyncio.Event()
         self._pump: asyncio.Task[None] | None = None
         self._flushing = asyncio.Lock()
+        self._closing_blocks: list[dict[str, Any]] = []  # under the answer's last message (feedback buttons)
 
     def add(self, text: str) -> None:
         self._received += text
@@ -93,16 +94,17 @@ class Reply:
         if self._pump is None:
             self._pump = asyncio.create_task(self._pump_while_writing())
 
-    async def finish(self, final_text: str) -> list[str]:
-        """Show the whole answer; returns the ts of its messages. Raises SlackApiError if Slack refuses."""
+    async def finish(self, final_text: str, *, closing_blocks: list[dict[str, Any]] | None = None) -> list[str]:
+        """Show the whole answer (`closing_blocks` under it); returns its messages' ts. Raises SlackApiError."""
         await self._stop_pump()
+        self._closing_blocks = closing_blocks or []
         if final_text.startswith(self._received):
             self._pending += final_text[len(self._received) :]
         elif not self._received:
             self._pending = final_text
         if self._ts is None and not self.posted:
-            for part in split_markdown(self._pending) or [final_text or "…"]:
-                await self._post(part)
+            for n, part in enumerate(parts := split_markdown(self._pending) or [final_text or "…"]):
+                await self._post(part, self._closing_blocks if n == len(parts) - 1 else None)
             self._pending = ""
             return self.posted
         await self._flush(final=True)
@@ -216,7 +218,7 @@ class Reply:
                     if final and self._ts is None:  # nothing live to finish: the rest in as few messages as it takes
                         parts = split_markdown(text)
                         for n, part in enumerate(parts):
-                            await self._post(part)
+                            await self._post(part, self._closing_blocks if n == len(parts) - 1 else None)
                             text = "\n\n".join(parts[n + 1 :])
                         break
                     room = MESSAGE_MARKDOWN_LIMIT - len(self._shown)
@@ -224,19 +226,19 @@ class Reply:
                         piece, rest, last = text, "", final
                     else:
                         (piece, rest), last = cut_for_room(self._shown, text, room), True
-                    if not await self._show(piece, last=last):
+                    if not await self._show(piece, last=last, closing=final and not rest):
                         break  # no room in the budget, or Slack asked this answer to wait: a later flush shows it
                     text = rest
                 else:
                     if final and self._ts is not None:
-                        await self._show("", last=True)
+                        await self._show("", last=True, closing=True)
             finally:
                 if self.stopped_by_user:
                     self._pending = ""  # the person stopped the answer: the rest is not shown
                 else:
                     self._pending = text + self._pending  # not shown: try again with the next flush
 
-    async def _show(self, text: str, *, last: bool) -> bool:
+    async def _show(self, text: str, *, last: bool, closing: bool = False) -> bool:
         """Add `text` to the message being written (opening one if there is room); `last` closes it.
 
         Returns False when nothing was written now; a write with `last` always lands (or raises).
@@ -247,18 +249,19 @@ class Reply:
             if not text:
                 return True
             if last:  # a whole message's worth: posted as it is
-                await self._post(text)
+                await self._post(text, self._closing_blocks if closing else None)
                 return True
             return await self._open(text)
         if self._mode == "stream":
-            return await self._show_in_stream(text, last=last)
-        return await self._show_by_edit(text, last=last)
+            return await self._show_in_stream(text, last=last, closing=closing)
+        return await self._show_by_edit(text, last=last, closing=closing)
 
-    async def _show_in_stream(self, text: str, *, last: bool) -> bool:
+    async def _show_in_stream(self, text: str, *, last: bool, closing: bool = False) -> bool:
         try:
             if last:
                 await self._wait_out_rate_limit()
-                await self._client.chat_stopStream(channel=self._channel, ts=self._ts, **self._content(text))
+                blocks = {"blocks": self._closing_blocks} if closing and self._closing_blocks else {}
+                await self._client.chat_stopStream(channel=self._channel, ts=self._ts, **self._content(text), **blocks)
             elif not text:
                 return True
             elif not self._may_write_now("chat.appendStream"):
@@ -279,14 +282,14 @@ class Reply:
                 if not last:  # (when the stop itself was refused, asking again would be refused again)
                     await self._end_stream_quietly()
             self._close()
-            return await self._show(text, last=last)
+            return await self._show(text, last=last, closing=closing)
         self._shown += text
         if last:
             self._close()
         return True
 
-    async def _show_by_edit(self, text: str, *, last: bool) -> bool:
-        if not text:
+    async def _show_by_edit(self, text: str, *, last: bool, closing: bool = False) -> bool:
+        if not text and not (last and closing and self._closing_blocks):
             if last:
                 self._close()
             return True
@@ -295,7 +298,7 @@ class Reply:
             "channel": self._channel,
             "ts": self._ts,
             "text": fallback_text(shown),
-            "blocks": markdown_blocks(shown),
+            "blocks": markdown_blocks(shown) + (self._closing_blocks if last and closing else []),
         }
         try:
             if last:  # the edit reserved when the message was opened
@@ -347,8 +350,8 @@ class Reply:
         self._shown, self._mode = text, "update"
         return True
 
-    async def _post(self, text: str) -> str:
-        ts = await post_markdown(self._client, self._channel, self._thread_ts, text)
+    async def _post(self, text: str, under: list[dict[str, Any]] | None = None) -> str:
+        ts = await post_markdown(self._client, self._channel, self._thread_ts, text, extra_blocks=under)
         self.posted.append(ts)
         return ts
 

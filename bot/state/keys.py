@@ -15,6 +15,9 @@ ACCESS_NOTE_TTL_SECONDS = 86400  # someone outside the access rules is told at m
 USER_GROUP_TTL_SECONDS = 600  # a user group's members are asked of Slack again after this
 LOCK_TIMEOUT_SECONDS = 60.0  # renewed while a turn runs; expires if its process dies
 QUEUE_TTL_SECONDS = int(LOCK_TIMEOUT_SECONDS * 10)
+# A decided or expired approval request is kept this much longer, so a late click can be told what happened.
+APPROVAL_AFTERLIFE_SECONDS = 86400
+FEEDBACK_TTL_SECONDS = 400 * 86400  # a vote and the tallies: the usage view reads them over months
 
 
 class Keys:
@@ -81,3 +84,27 @@ class Keys:
 
     def name(self, team_id: str, user_id: str) -> str:
         return f"{self._prefix}:{team_id}:name:{self.slot(team_id) + ':' if self._hash_tags else ''}{user_id}"
+
+    # Approvals: a paused run waiting for a person, the conversation's note of it, and when requests expire.
+    def approval(self, team_id: str, approval_id: str) -> str:
+        return f"{self._prefix}:{team_id}:approval:{self.slot(approval_id)}"
+
+    def approval_decided(self, team_id: str, approval_id: str) -> str:
+        """What became of a request (for late clicks); in its request's slot: one script moves it."""
+        return f"{self.approval(team_id, approval_id)}:decided"
+
+    def approval_waiting(self, key: ConversationKey) -> str:
+        return self._conversation("approval-waiting", key)
+
+    def approvals_expiring(self) -> str:
+        return f"{self._prefix}:approvals-expiring"
+
+    # Feedback on answers: each person's last vote on a message, their comments, and the tallies.
+    def feedback(self, team_id: str, channel_id: str, message_ts: str) -> str:
+        return f"{self._prefix}:{team_id}:feedback:{self.slot(channel_id)}:{message_ts}"
+
+    def feedback_comment(self, team_id: str, channel_id: str, message_ts: str, user_id: str) -> str:
+        return f"{self._prefix}:{team_id}:feedback-comment:{self.slot(channel_id)}:{message_ts}:{user_id}"
+
+    def feedback_tallies(self, team_id: str) -> str:
+        return f"{self._prefix}:{team_id}:feedback-tallies"

@@ -5,44 +5,39 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
-from dataclasses import dataclass, field
+from collections.abc import Awaitable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.model.agent import TurnContext, TurnOutput
-from bot.model.errors import failure_phrase
+from bot.model.agent import PausedRun, TurnContext, TurnOutput
 from bot.model.memory import ModelMemory, RunPlan
 from bot.model.options import ModelOptions
-from bot.model.tool_progress import ToolProgress, sources_markdown
 from bot.model.tools import AgentTools
 from bot.model.usage import DailyBudgets, budget_day, budget_note, exceeded_budget
 from bot.shared import metrics, phrases
 from bot.shared.conversation_key import ConversationKey
-from bot.slack.answer_writing import AnswerWriting
 from bot.slack.assistant_pane import set_thread_title, thread_title
 from bot.slack.channels import ChannelLookup
 from bot.slack.files import FileReader
 from bot.slack.people import People
 from bot.slack.posting import post_notice
-from bot.slack.reply import Reply
-from bot.slack.status import StatusCue
 from bot.slack.text import mentioned_user_ids
 from bot.slack.workspace_search import WorkspaceSearch, channel_types_for_place
+from bot.state.approvals import PendingApproval
 from bot.state.memory import Memory, Turn
-from bot.state.thread_state import Recall, ThreadState, now_ts
-from bot.state.usage_counters import TurnCount
+from bot.state.thread_state import Recall, now_ts
 from bot.turn import participation
 from bot.turn.access import AccessGate
-from bot.turn.accounting import account_for_answer, account_for_failure
+from bot.turn.answering import Answering
+from bot.turn.approval_flow import ApprovalFlow, Tell, memory_mark, message_from_json
 from bot.turn.history import (
     RESET_EVENT,
     BotIdentity,
-    HistoryUnavailable,
 )
-from bot.turn.model_run import ModelRun, RunSetup, describe_error, model_name
+from bot.turn.model_run import ModelRun, RunSetup
 from bot.turn.routing import IncomingMessage, is_empty_mention, is_reset_request
 
 logger = logging.getLogger(__name__)
@@ -72,6 +67,7 @@ class Conversations:
         bot: BotIdentity,
         limits: TurnLimits,
         files: FileReader,
+        approvals: ApprovalFlow,
         options: ModelOptions | None = None,
         access: AccessGate | None = None,
     ) -> None:
@@ -84,7 +80,6 @@ class Conversations:
         self._agents = agents
         self.bot = bot
         self._limits = limits
-        self._writing = AnswerWriting.for_client(client)  # shared by every answer: streaming verdicts, budgets
         self._model_run = ModelRun(
             client=client,
             files=files,
@@ -96,6 +91,16 @@ class Conversations:
             history_budget_chars=limits.history_budget_chars,
         )
         self._in_flight: set[asyncio.Task[Any]] = set()
+        self.approvals = approvals
+        self._answering = Answering(
+            client=client,
+            memory=memory,
+            model_memory=model_memory,
+            agents=agents,
+            approvals=approvals,
+            instant_answer_seconds=limits.instant_answer_seconds,
+            turn_timeout_seconds=limits.turn_timeout_seconds,
+        )
 
     @property
     def client(self) -> AsyncWebClient:
@@ -115,16 +120,48 @@ class Conversations:
     # Entry points -------------------------------------------------------------------------------
     async def handle(self, message: IncomingMessage) -> None:
         """Answer `message` once, whatever Slack redelivers, in order with its conversation."""
+        await self._tracked(self._handle(message), f"message {message.ts} in {message.key}")
+
+    async def decide(self, team_id: str, approval_id: str, *, user_id: str, approve: bool, tell: Tell) -> None:
+        """A click on Approve or Reject: once per request, whichever process gets it; the turn then goes on."""
+
+        async def decide() -> None:
+            pending = await self.approvals.decide(team_id, approval_id, user_id=user_id, approve=approve, tell=tell)
+            if pending is not None:
+                await self._resume(pending, approved=approve)
+
+        await self._tracked(decide(), f"approval {approval_id}")
+
+    async def _tracked(self, work: Awaitable[None], what: str) -> None:
+        """Run `work` counted as in flight (shutdown lets it finish); a failure is logged, never raised."""
         task = asyncio.current_task()
         if task is not None:
             self._in_flight.add(task)
         try:
-            await self._handle(message)
+            await work
         except Exception:
-            logger.exception("Could not handle message %s in %s", message.ts, message.key)
+            logger.exception("Could not handle %s", what)
         finally:
             if task is not None:
                 self._in_flight.discard(task)
+
+    async def _resume(self, pending: PendingApproval, *, approved: bool) -> None:
+        """The paused turn, as a turn of its own in the conversation's line (placed by the request's ts, so it
+        goes before any message sent after the request); not remembered if the thread was reset meanwhile."""
+        message = message_from_json(pending.message)
+        turn = await self._memory.begin_turn(
+            message.key, pending.request_ts, requires_part=False, joins=False, answers=True
+        )
+
+        async def run(setup: RunSetup) -> tuple[RunPlan, TurnOutput]:
+            output = await self._model_run.resume(message.key, PausedRun(pending.state, ()), setup, approved=approved)
+            return RunPlan(**pending.plan), replace(output, how=pending.how)
+
+        if turn is not None:
+            async with turn.in_order() as recall:
+                await self.approvals.done_waiting(pending)
+                same, context = memory_mark(recall) == pending.recall_raw, TurnContext.from_json(pending.context)
+                await self._answering.run_and_reply(message, turn, recall, context, run, remember=same)
 
     async def reset_channel(self, team_id: str, channel_id: str) -> None:
         """`/reset`: forget every conversation of a channel, or of a DM and all its threads."""
@@ -235,6 +272,8 @@ class Conversations:
             await turn.finish(None)
             await post_notice(self._client, key.channel_id, message.reply_thread_ts, budget_note(message.ts, over))
             return
+        if await self.approvals.tell_if_waiting(message, turn):
+            return
         mentioned = [u for u in mentioned_user_ids(message.text) if u != self.bot.user_id]
         speaker_names = await self._people.names(key.team_id, [message.user_id, *mentioned])
         context = TurnContext(
@@ -244,61 +283,15 @@ class Conversations:
             people=speaker_names,
             action_token=message.action_token,
             workspace_search=self._workspace_search(message),
+            channel_id=key.channel_id,
         )
         if message.is_assistant_thread and recall.state is None and recall.from_redis:
             await self._title_assistant_thread(message, speaker_names)  # the thread's first question names it
-        reply = self._reply_for(message)
-        cue = StatusCue(
-            self._client,
-            channel=key.channel_id,
-            thread_ts=message.reply_thread_ts,
-            message_ts=message.ts,
-            delay=self._limits.instant_answer_seconds,
-        )
-        progress = ToolProgress(
-            conversation=str(key),
-            show_tasks=reply.show_tasks,
-            show_line=cue.show_line,
-            server_of=self._agents.mcp.server_of,
-        )
-        started = time.monotonic()
-        cue.start()  # just before the try whose finally clears it
-        try:
-            async with asyncio.timeout(self._limits.turn_timeout_seconds):
-                agent = await self._agents.for_channel(key.channel_id)
-                setup = RunSetup(agent, context, reply, progress, status=cue.show_line)
-                plan, output = await self._model_run.run(message, recall, setup, speaker_names, prefetched)
-            await reply.finish(output.text + sources_markdown(output.sources))
-        except SlackApiError as error:
-            logger.error(
-                "Could not post the answer in %s: %s; the conversation was not advanced",
-                key,
-                error.response.get("error"),
-            )
-            account_for_failure(None)  # Slack's refusal is counted by method in the metrics already
-            await self._memory.usage.count_failure(key.team_id, day)
-            return
-        except Exception as error:
-            logger.warning("Turn failed in %s: %s", key, describe_error(error))
-            account_for_failure(describe_error(error))
-            await self._memory.usage.count_failure(key.team_id, day)
-            await reply.fail(phrases.NO_HISTORY if isinstance(error, HistoryUnavailable) else failure_phrase(error))
-            await turn.finish(None)  # the memory stays as it was; the next message here is still answered
-            return
-        except asyncio.CancelledError:
-            # Shutting down and this turn ran out of time: say so rather than leave the question hanging.
-            await reply.fail(phrases.RESTARTING)
-            raise
-        finally:
-            await cue.clear(replied=bool(reply.posted))
-        count = account_for_answer(
-            message,
-            output,
-            model=model_name(agent),
-            seconds=time.monotonic() - started,
-            first_shown_at=reply.posted.first_at,
-        )
-        await self._remember(message, turn, recall, plan, output, day, count)
+
+        async def run(setup: RunSetup) -> tuple[RunPlan, TurnOutput]:
+            return await self._model_run.run(message, recall, setup, speaker_names, prefetched)
+
+        await self._answering.run_and_reply(message, turn, recall, context, run)
 
     def _workspace_search(self, message: IncomingMessage) -> WorkspaceSearch | None:
         """Searching Slack as the asker, for this turn: where it is on and the event carried an action token."""
@@ -326,40 +319,6 @@ class Conversations:
         question = message.text or " ".join(str(f.get("name") or "") for f in message.files)
         title = thread_title(question, bot_user_id=self.bot.user_id, names=speaker_names)
         await set_thread_title(self._client, message.key, title)
-
-    def _reply_for(self, message: IncomingMessage) -> Reply:
-        key = message.key
-        return Reply(
-            self._writing,
-            channel=key.channel_id,
-            thread_ts=message.reply_thread_ts,
-            team_id=key.team_id,
-            recipient_team_id=message.user_team_id or key.team_id,
-            user_id=message.user_id,
-            stream_after=self._limits.instant_answer_seconds,
-        )
-
-    async def _remember(
-        self,
-        message: IncomingMessage,
-        turn: Turn,
-        recall: Recall,
-        plan: RunPlan,
-        output: TurnOutput,
-        day: str,
-        count: TurnCount,
-    ) -> None:
-        """Advance the conversation's memory to this answer (if still current), then count its tokens."""
-        key = message.key
-        state = ThreadState(
-            response_id=await self._model_memory.keep(key, plan, output),
-            stored_at=time.time(),
-            anchor_ts=message.ts,
-            reset_ts=recall.state.reset_ts if recall.state else "",
-            memory_mode=self._model_memory.mode,
-        )
-        await turn.finish(state)
-        await self._memory.usage.record(key, day=day, turn=count, counters=output.usage.counters())
 
     async def _confirm(self, message: IncomingMessage, text: str) -> None:
         try:

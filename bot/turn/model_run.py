@@ -14,7 +14,7 @@ import openai
 from agents import Agent
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.model.agent import TurnContext, TurnOutput, run_turn
+from bot.model.agent import PausedRun, TurnContext, TurnOutput, resumed_state, run_turn
 from bot.model.errors import ContextOverflow
 from bot.model.input_items import InputItem, content_chars, with_files
 from bot.model.memory import ModelMemory, RunPlan
@@ -166,6 +166,24 @@ class ModelRun:
             if plan.reference:
                 await memory.forget(key, plan.reference)
         return await run(await memory.seed(key, []), "alone")
+
+    async def resume(self, key: ConversationKey, paused: PausedRun, turn: RunSetup, *, approved: bool) -> TurnOutput:
+        """Go on with a run that waited for approval: its calls run (approved) or are refused (rejected)."""
+        state = await resumed_state(turn.agent, paused, approved=approved, refusal=phrases.APPROVAL_REFUSED_TO_MODEL)
+
+        async def on_text(delta: str) -> None:
+            turn.reply.add(delta)
+
+        return await run_turn(
+            turn.agent,
+            state,
+            context=turn.context,
+            run_options={},  # the state carries the memory's arguments
+            on_text=on_text,
+            settings=self._options.for_conversation(key),
+            on_tool=turn.progress.update,
+            max_turns=self._agents.max_turns,
+        )
 
     async def _with_linked_messages(self, message: IncomingMessage, current: InputItem) -> InputItem:
         """Slack messages the person linked to, read once, here (later turns reach them through the chain)."""

@@ -43,7 +43,8 @@ METHODS = (
     "reactions.add",
     "reactions.remove",
     "users.info",
-    "usergroups.users.list",  # the access rules: members of the user groups `[access] people` names
+    "usergroups.users.list",  # members of user groups: `[access] people`, approvers of tool calls
+    "views.open",  # the "what went wrong?" form after a thumbs-down
     "views.publish",
     "assistant.search.context",  # search_slack (Real-time Search API)
     "assistant.search.info",  # python -m bot doctor

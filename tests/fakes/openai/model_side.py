@@ -87,6 +87,9 @@ class ModelSide:
             raise ApiError(400, error_body(error.message, "invalid_request_error", error.param)) from None
         rec.files_seen = [*earlier, *rec.files_sent]
         previous = self.responses[rec.previous_response_id].output_items if rec.previous_response_id else []
+        if rec.conversation is not None:  # the calls the conversation holds without their output yet
+            answered = {i.get("call_id") for i in chain if i.get("type") == "function_call_output"}
+            previous = [i for i in chain if i.get("type") == "function_call" and i.get("call_id") not in answered]
         problem = unanswered_calls(previous, items)
         if problem is not None:
             raise ApiError(400, error_body(problem, "invalid_request_error", "input", None))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..slack_interactivity import InteractivityError, check_interactive_block
 from .errors import SlackError
 
 # Limits from Slack's method pages (docs.slack.dev/reference/methods/<method>):
@@ -31,6 +32,10 @@ def check_blocks(blocks: Any) -> None:
         raise SlackError("invalid_blocks")
     markdown_chars = 0
     for block in blocks:
+        try:
+            check_interactive_block(block)  # context_actions (feedback buttons), actions (buttons)
+        except InteractivityError as error:
+            raise SlackError(error.code) from None
         if block.get("type") == "section" and len(_section_text(block)) > SECTION_TEXT_LIMIT:
             raise SlackError("invalid_blocks")
         if block.get("type") == "markdown":

@@ -22,8 +22,10 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from ..slack_admin import SlackAdmin
 from ..slack_files import SlackFiles
+from ..slack_interactivity import InteractivityError, SlackInteractivity, block_actions_payload
 from ..slack_search import SlackWorkspaceSearch
 from . import contract
+from .checks import check_blocks
 from .errors import Fault, SlackError
 from .methods import Methods
 from .store import Message, Store, Timestamps, User
@@ -111,6 +113,7 @@ class FakeSlack(Methods, Streams, Store):
         self.files = SlackFiles(team_id)
         self.search = SlackWorkspaceSearch(self)
         self.admin = SlackAdmin(lambda: self.granted_scopes)  # user groups, and users.info's role flags
+        self.interactivity = SlackInteractivity(team_id, check_blocks)
         self._handlers: dict[str, Handler] = {
             "auth.test": self._auth_test,
             "chat.postMessage": self._chat_post_message,
@@ -131,6 +134,7 @@ class FakeSlack(Methods, Streams, Store):
             "apps.connections.open": self._apps_connections_open,
             "files.info": self.files.info,
             "views.publish": self._views_publish,
+            "views.open": self.interactivity.views_open,
             "assistant.search.context": self.search.context,
             "assistant.search.info": self.search.info,
             "conversations.info": self.search.conversations_info,
@@ -173,6 +177,18 @@ class FakeSlack(Methods, Streams, Store):
 
     def calls_to(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
+
+    def click(self, channel: str, ts: str, action_id: str, *, user: str, feedback: str = "positive") -> dict[str, Any]:
+        """The `block_actions` payload Slack sends when `user` clicks `action_id` on the message at `ts`."""
+        return block_actions_payload(
+            team_id=self.team_id,
+            channel=channel,
+            message=self._require(channel, ts),
+            user_id=user,
+            action_id=action_id,
+            response_url=self.response_url(),
+            feedback=feedback,
+        )
 
     def response_url(self) -> str:
         self._response_urls += 1
@@ -304,7 +320,10 @@ class FakeSlack(Methods, Streams, Store):
                 raise SlackError("unknown_method")
             if method in PAGED_METHODS and self.page_delay:
                 await asyncio.sleep(self.page_delay)
-            answer = handler(args)
+            try:
+                answer = handler(args)
+            except InteractivityError as error:  # the interactivity module's refusals (views.open, user groups)
+                raise SlackError(error.code) from None
             for listener in self.call_listeners:
                 listener(call)
             return web.json_response({"ok": True, **answer})

@@ -67,6 +67,11 @@ async def test_an_answer_carries_feedback_buttons_and_the_last_vote_of_each_pers
     assert tallies.workspace == Tally(good=1, bad=1)
     assert tallies.channels == {"C1": Tally(good=1, bad=1)}
     assert tallies.models == {"gpt-test": Tally(good=1, bad=1)}
+    slack.admin.admins.add(BOB)  # the figures feed the admins' usage view
+    await bot.send_event({"type": "app_home_opened", "user": BOB, "tab": "home", "event_ts": "1.000001"})
+    await slack.wait_for(lambda: BOB in slack.home_views)
+    shown = "\n".join(str(b.get("text", {}).get("text", "")) for b in slack.home_views[BOB]["blocks"])
+    assert "*Feedback* (current votes): 👍 1  👎 1\n• `gpt-test`: 👍 1  👎 1" in shown
 
     # One INFO line per click, naming the response; never the answer's words.
     lines = [r.getMessage() for r in caplog.records if r.name == FEEDBACK_LOG]

@@ -232,6 +232,7 @@ async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embe
     )
     home_tab.add_section(usage_view.section)
     feedback = AnswerFeedback(slack, FeedbackStore(guard, keys))
+    usage_view.feedback_tallies = feedback.tallies
     listeners.register(bolt, conversations, pane, home_tab, feedback, allowed_bot_ids=settings.allowed_bot_ids)
     conversations.approvals.start()  # marks requests nobody decided in time as expired
     return Bot(

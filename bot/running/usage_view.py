@@ -7,6 +7,7 @@ Gathering (`UsageView.section`) reads Redis once (7 day hashes, one pipeline); t
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -16,12 +17,14 @@ from bot.model.usage import DailyBudgets
 from bot.shared.metrics import TURN_OUTCOMES
 from bot.slack.admins import Admins
 from bot.slack.home_tab import Block
+from bot.state.feedback import FeedbackTallies
+from bot.state.redis_link import RedisUnavailable
 from bot.state.usage_counters import DayUsage, UsageCounters
 
 DAYS = 7
 TOP_ROWS = 10  # per table: a section's text holds 3,000 characters (docs.slack.dev/reference/block-kit/blocks)
-# The hook for feedback (issue 18): (team id, days) -> {"up": n, "down": n}; None until feedback is stored.
-FeedbackTallies = Callable[[str, list[str]], Awaitable[Mapping[str, int]]]
+# Where the feedback on answers is read: (team id) -> the workspace's current votes.
+ReadFeedback = Callable[[str], Awaitable[FeedbackTallies]]
 
 
 @dataclass(frozen=True)
@@ -41,13 +44,13 @@ class UsageView:
         admins: Admins,
         facts: ViewFacts,
         *,
-        feedback_tallies: FeedbackTallies | None = None,
+        feedback_tallies: ReadFeedback | None = None,
         today: Callable[[], datetime.date] = lambda: datetime.datetime.now(datetime.UTC).date(),
     ) -> None:
         self._counters = counters
         self._admins = admins
         self._facts = facts
-        self.feedback_tallies = feedback_tallies  # the lead wires issue 18's store here
+        self.feedback_tallies = feedback_tallies
         self._today = today
 
     async def section(self, team_id: str, user_id: str) -> list[Block]:
@@ -58,7 +61,10 @@ class UsageView:
             week.merge(day)
         if not await self._admins.is_admin(user_id):
             return own_usage_blocks(user_id, today, week, self._facts)
-        feedback = await self.feedback_tallies(team_id, days) if self.feedback_tallies is not None else None
+        feedback = None
+        if self.feedback_tallies is not None:
+            with contextlib.suppress(RedisUnavailable):
+                feedback = await self.feedback_tallies(team_id)
         return admin_blocks(today, week, self._facts, feedback)
 
 
@@ -78,7 +84,7 @@ def own_usage_blocks(user_id: str, today: DayUsage, week: DayUsage, facts: ViewF
     return [_header("Your usage"), _text("\n".join(lines))]
 
 
-def admin_blocks(today: DayUsage, week: DayUsage, facts: ViewFacts, feedback: Mapping[str, int] | None) -> list[Block]:
+def admin_blocks(today: DayUsage, week: DayUsage, facts: ViewFacts, feedback: FeedbackTallies | None) -> list[Block]:
     blocks = [_header("Usage (admins)")]
     for title, usage in (("Today", today), (f"Last {DAYS} days", week)):
         blocks.append(_text(f"*{title}*"))
@@ -86,10 +92,18 @@ def admin_blocks(today: DayUsage, week: DayUsage, facts: ViewFacts, feedback: Ma
         blocks.append(_text(_table("By channel", usage.by_channel, facts.prices, _channel)))
         blocks.append(_text(_model_table(usage, facts.prices)))
         blocks.append(_text(_outcomes(usage.outcomes)))
-    if feedback is not None:
-        blocks.append(_text(f"*Feedback* ({DAYS} days): 👍 {feedback.get('up', 0):,}  👎 {feedback.get('down', 0):,}"))
+    if feedback is not None and (feedback.workspace.good or feedback.workspace.bad):
+        blocks.append(_text(_feedback(feedback)))
     blocks.append(_text(_setup(facts, spent_today=sum(_total(models) for models in today.by_user.values()))))
     return blocks
+
+
+def _feedback(feedback: FeedbackTallies) -> str:
+    """The current votes on answers (the buttons toggle: each person's last click counts), overall and per model."""
+    lines = [f"*Feedback* (current votes): 👍 {feedback.workspace.good:,}  👎 {feedback.workspace.bad:,}"]
+    for model, tally in sorted(feedback.models.items())[:TOP_ROWS]:
+        lines.append(f"• `{model}`: 👍 {tally.good:,}  👎 {tally.bad:,}")
+    return "\n".join(lines)
 
 
 def _table(

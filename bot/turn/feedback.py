@@ -11,6 +11,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.shared.metrics import record_feedback
 from bot.slack.approval_blocks import FEEDBACK_INPUT_ACTION, FEEDBACK_INPUT_BLOCK, feedback_form
 from bot.state.feedback import VOTES, FeedbackStore, FeedbackTallies
 from bot.state.redis_link import RedisUnavailable
@@ -73,6 +74,7 @@ class AnswerFeedback:
         except RedisUnavailable:
             logger.warning("Feedback on %s/%s not stored: Redis is unreachable", vote.channel_id, vote.message_ts)
             return
+        record_feedback("up" if vote.vote == "good" else "down")
         logger.info(
             "Feedback %s (was %s) on response %s in %s/%s by %s, model %s",
             vote.vote,

@@ -1,4 +1,5 @@
-"""Plain values every room shares: the conversation key and the bot's own phrases.
+"""Plain values every room shares: the conversation key, the bot's own phrases, quoted Slack material, and the
+Prometheus metrics every room records into.
 
 The bottom layer: imports nothing from `bot`.
 """

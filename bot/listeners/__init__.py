@@ -10,9 +10,10 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 
-from bot.listeners import assistant, commands, home, messages, shortcuts
+from bot.listeners import assistant, commands, home, home_actions, messages, people, shortcuts
 from bot.slack.assistant_pane import AssistantPane
 from bot.slack.home_tab import HomeTab
+from bot.slack.notes_home import RememberedNotes
 from bot.turn.conversation import Conversations
 from bot.turn.routing import IncomingMessage, message_from_event, workspace_of
 
@@ -23,6 +24,7 @@ def register(
     pane: AssistantPane,
     home_tab: HomeTab,
     *,
+    remembered: RememberedNotes,
     allowed_bot_ids: frozenset[str],
 ) -> None:
     def to_message(event: dict[str, Any], context: AsyncBoltContext) -> IncomingMessage | None:
@@ -38,3 +40,5 @@ def register(
     commands.register(app, conversations)
     home.register(app, pane, home_tab)
     shortcuts.register(app, conversations)
+    home_actions.register(app, home_tab, remembered)
+    people.register(app, remembered)

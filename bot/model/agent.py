@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import openai
 from agents import (
@@ -27,6 +27,9 @@ from openai import AsyncOpenAI
 from bot.model.usage import TurnUsage
 from bot.shared import phrases
 
+if TYPE_CHECKING:
+    from bot.model.note_tools import NotesScope
+
 BASE_INSTRUCTIONS = """\
 You are a helpful assistant in a Slack workspace. Several people may talk to you in one thread: \
 every user message starts with its author as "Name (<@USERID>):", and ends with the ids of the people \
@@ -44,6 +47,8 @@ class TurnContext:
     speaker_name: str | None
     place: str  # e.g. "a direct message" or "a thread in the channel <#C123>"
     people: dict[str, str] = field(default_factory=dict)  # user id -> name, for those mentioned
+    # Long-term notes this turn may read and write (the speaker's, the channel's); None: long-term memory is off.
+    notes: NotesScope | None = field(default=None, compare=False, repr=False)
     # Tool calls that failed in this run (noted by the tools' failure handler, read for progress and logs).
     failed_tool_calls: set[str] = field(default_factory=set, compare=False, repr=False)
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from agents import Agent, OpenAIResponsesModel, WebSearchTool
+from agents import Agent, OpenAIResponsesModel, Tool, WebSearchTool
 
 from bot.model.agent import TurnContext
 from bot.model.config import AgentConfig, setup_for_channel
 from bot.model.mcp_servers import McpServers
+from bot.model.note_tools import NOTE_TOOLS
 
 logger = logging.getLogger(__name__)
 
@@ -31,11 +32,13 @@ class AgentTools:
         build: BuildAgent,
         default_model: str,
         base_instructions: str = "",
+        long_term_memory: bool = False,
     ) -> None:
         self.config = config
         self._build = build
         self._default_model = default_model
         self._base_instructions = base_instructions
+        self.long_term_memory = long_term_memory  # the notes tools (remember, forget, list_notes) on every agent
         self._agents: dict[tuple[str, str], Agent[TurnContext]] = {}
         self._web_search_refused = False
         self.mcp = McpServers(config.mcp_servers)
@@ -62,11 +65,13 @@ class AgentTools:
     async def for_channel(self, channel_id: str) -> Agent[TurnContext]:
         setup = setup_for_channel(self.config, channel_id)
         agent = self._agent(setup.model or self._default_model, setup.instructions)
-        tools = [WebSearchTool()] if setup.web_search and self._web_search_allowed(agent) else []
+        tools: list[Tool] = [WebSearchTool()] if setup.web_search and self._web_search_allowed(agent) else []
+        if self.long_term_memory:
+            tools += NOTE_TOOLS
         servers = await self.mcp.usable(setup.mcp_servers)
         if not tools and not servers:
             return agent
-        return agent.clone(tools=list(tools), mcp_servers=servers)
+        return agent.clone(tools=tools, mcp_servers=servers)
 
     def _agent(self, model: str, instructions: str) -> Agent[TurnContext]:
         extra = "\n\n".join(part for part in (self._base_instructions, instructions) if part)

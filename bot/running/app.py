@@ -27,6 +27,7 @@ from bot.slack.assistant_pane import AssistantPane
 from bot.slack.client import build_client
 from bot.slack.files import MB, FileLimits, FileReader
 from bot.slack.home_tab import HomeTab
+from bot.slack.notes_home import RememberedNotes
 from bot.slack.people import People
 from bot.state.embedded_redis import EmbeddedRedis
 from bot.state.memory import Memory
@@ -112,6 +113,7 @@ async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embe
         prefix=settings.redis_prefix,
         thread_ttl_seconds=int(settings.thread_memory_days * 86400),
         hash_tags=redis.cluster,
+        notes_max=settings.memory_notes_max,
     )
     guard.on_recovery = memory.replay_pending
     if not await guard.ping():
@@ -147,6 +149,7 @@ async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embe
         ),
         default_model=settings.openai_model,
         base_instructions=settings.bot_instructions,
+        long_term_memory=settings.long_term_memory,
     )
     await tools.start()
     conversations = Conversations(
@@ -192,7 +195,11 @@ async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embe
     )
     pane = AssistantPane(slack, memory)
     home_tab = HomeTab(slack)  # features add their sections here
-    listeners.register(bolt, conversations, pane, home_tab, allowed_bot_ids=settings.allowed_bot_ids)
+    remembered = RememberedNotes(memory.notes, enabled=settings.long_term_memory)
+    home_tab.add_section(remembered.home_section)
+    listeners.register(
+        bolt, conversations, pane, home_tab, remembered=remembered, allowed_bot_ids=settings.allowed_bot_ids
+    )
     return Bot(settings, bolt, conversations, guard, slack, openai_client, embedded, tools, home_tab)
 
 

@@ -53,6 +53,8 @@ class Settings:
     memory_mode: str = "responses"  # where a conversation's memory lives: see bot/model_memory/
     openai_api: str = "responses"  # "chat_completions" for model servers without the Responses API (local mode)
     web_concurrency: int = 1  # processes serving Slack, each with its own event loop (one core each)
+    long_term_memory: bool = True  # LONG_TERM_MEMORY=on|off: personal and channel notes (docs/long-term-memory.md)
+    memory_notes_max: int = 50  # MEMORY_NOTES_MAX: notes per person (per workspace) and per channel
 
     @property
     def socket_mode(self) -> bool:
@@ -124,6 +126,8 @@ class Settings:
             agent_config=reader.text("AGENT_CONFIG"),
             **reader.memory_choice(),
             web_concurrency=web_concurrency,
+            long_term_memory=reader.choice("LONG_TERM_MEMORY", "on", ("on", "off"), upper=False) == "on",
+            memory_notes_max=int(reader.number("MEMORY_NOTES_MAX", 50, minimum=1, maximum=500)),
         )
 
 

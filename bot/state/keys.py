@@ -9,6 +9,7 @@ from bot.shared.conversation_key import ConversationKey
 
 SEEN_TTL_SECONDS = 3600  # Slack stops retrying an event after about 5 minutes
 RESET_TTL_SECONDS = 400 * 86400  # a channel-wide /reset outlives any thread's memory of it
+NOTES_TTL_SECONDS = 400 * 86400  # long-term notes: kept this long after their last change
 NAME_TTL_SECONDS = 86400
 USAGE_DAY_TTL_SECONDS = 2 * 86400  # a day's counter outlives its day, wherever the reader's clock is
 LOCK_TIMEOUT_SECONDS = 60.0  # renewed while a turn runs; expires if its process dies
@@ -68,6 +69,14 @@ class Keys:
 
     def channel_remembering_since(self, team_id: str, channel_id: str) -> str:
         return f"{self._prefix}:{team_id}:remembering-since:{self.slot(channel_id)}"
+
+    def person_notes(self, team_id: str, user_id: str) -> str:
+        """One person's long-term notes in a workspace: one hash (one slot), tagged by the person."""
+        return f"{self._prefix}:{team_id}:notes:user:{self.slot(user_id)}"
+
+    def channel_notes(self, team_id: str, channel_id: str) -> str:
+        """A channel's long-term notes, in its conversations' slot: the begin script reads their version."""
+        return f"{self._prefix}:{team_id}:notes:channel:{self.slot(channel_id)}"
 
     def name(self, team_id: str, user_id: str) -> str:
         return f"{self._prefix}:{team_id}:name:{self.slot(team_id) + ':' if self._hash_tags else ''}{user_id}"

@@ -14,6 +14,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.model.agent import TurnContext, TurnOutput, failure_phrase
 from bot.model.memory import ModelMemory, RunPlan
+from bot.model.note_tools import NotesScope
+from bot.model.notes_input import TurnNotes
 from bot.model.options import ModelOptions
 from bot.model.tool_progress import ToolProgress, sources_markdown
 from bot.model.tools import AgentTools
@@ -34,6 +36,7 @@ from bot.turn.history import (
     RESET_EVENT,
     BotIdentity,
     HistoryUnavailable,
+    speaker_label,
 )
 from bot.turn.model_run import ModelRun, RunSetup, describe_error, model_name
 from bot.turn.routing import IncomingMessage, is_empty_mention, is_reset_request
@@ -145,6 +148,7 @@ class Conversations:
             # is answered too. A hint or a refusal keeps the next message there answered.
             joins=not resetting and (empty or too_long or (message.mentioned and not message.is_dm)),
             answers=not (resetting or empty or too_long),
+            notes_of=message.user_id if self._agents.long_term_memory else "",
         )
         if turn is None:
             return  # a repeat delivery
@@ -213,11 +217,13 @@ class Conversations:
             return
         mentioned = [u for u in mentioned_user_ids(message.text) if u != self.bot.user_id]
         speaker_names = await self._people.names(key.team_id, [message.user_id, *mentioned])
+        notes = self._notes_for(message, recall, speaker_names)
         context = TurnContext(
             speaker_id=message.user_id,
             speaker_name=speaker_names.get(message.user_id),
             place=describe_place(message, viewed_channel_id=recall.viewed_channel_id),
             people=speaker_names,
+            notes=notes.scope if notes else None,
         )
         if message.is_assistant_thread and recall.state is None and recall.from_redis:
             await self._title_assistant_thread(message, speaker_names)  # the thread's first question names it
@@ -234,9 +240,11 @@ class Conversations:
         try:
             async with asyncio.timeout(self._limits.turn_timeout_seconds):
                 agent = await self._agents.for_channel(key.channel_id)
-                setup = RunSetup(agent, context, reply, progress)
+                setup = RunSetup(agent, context, reply, progress, notes)
                 plan, output = await self._model_run.run(message, recall, setup, speaker_names, prefetched)
-            await reply.finish(output.text + sources_markdown(output.sources))
+            # What the notes tools did, said by the bot rather than left to the model.
+            memory_lines = "\n\n" + "\n".join(context.notes.changes) if context.notes and context.notes.changes else ""
+            await reply.finish(output.text + sources_markdown(output.sources) + memory_lines)
         except SlackApiError as error:
             logger.error(
                 "Could not post the answer in %s: %s; the conversation was not advanced",
@@ -260,7 +268,23 @@ class Conversations:
                 str(key), model=model_name(agent), how=output.how, compacted=output.compacted, usage=output.usage
             )
         )
-        await self._remember(message, turn, recall, plan, output, day)
+        await self._remember(message, turn, recall, plan, output, day, notes_sent=notes.sent if notes else "")
+
+    def _notes_for(self, message: IncomingMessage, recall: Recall, names: dict[str, str]) -> TurnNotes | None:
+        """The speaker's and the channel's long-term notes for this turn; None when long-term memory is off."""
+        if not self._agents.long_term_memory:
+            return None
+        key = message.key
+        scope = NotesScope(
+            self._memory.notes,
+            team_id=key.team_id,
+            speaker_id=message.user_id,
+            channel_id=key.channel_id,
+            private=message.is_dm,  # DMs and the assistant pane
+        )
+        label = speaker_label(names.get(message.user_id), message.user_id)
+        sent = recall.state.notes_sent if recall.state else ""
+        return TurnNotes(scope, sent=sent, versions=recall.notes_versions, speaker_label=label)
 
     async def _over_budget(self, message: IncomingMessage, day: str) -> bool:
         budget = self._limits.daily_token_budget
@@ -286,7 +310,15 @@ class Conversations:
         )
 
     async def _remember(
-        self, message: IncomingMessage, turn: Turn, recall: Recall, plan: RunPlan, output: TurnOutput, day: str
+        self,
+        message: IncomingMessage,
+        turn: Turn,
+        recall: Recall,
+        plan: RunPlan,
+        output: TurnOutput,
+        day: str,
+        *,
+        notes_sent: str,
     ) -> None:
         """Advance the conversation's memory to this answer (if still current), then count its tokens."""
         key = message.key
@@ -296,6 +328,7 @@ class Conversations:
             anchor_ts=message.ts,
             reset_ts=recall.state.reset_ts if recall.state else "",
             memory_mode=self._model_memory.mode,
+            notes_sent=notes_sent,
         )
         await turn.finish(state)
         usage = output.usage

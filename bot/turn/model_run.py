@@ -16,6 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.model.agent import ContextOverflow, TurnContext, TurnOutput, run_turn
 from bot.model.input_items import content_chars, with_files
 from bot.model.memory import ModelMemory, RunPlan
+from bot.model.notes_input import TurnNotes
 from bot.model.options import ModelOptions
 from bot.model.tool_progress import ToolProgress
 from bot.model.tools import AgentTools
@@ -46,6 +47,7 @@ class RunSetup:
     context: TurnContext
     reply: Reply
     progress: ToolProgress
+    notes: TurnNotes | None = None  # long-term notes for the user turn; None: long-term memory is off
 
 
 class ModelRun:
@@ -91,7 +93,10 @@ class ModelRun:
             turn.reply.add(delta)
 
         async def run(plan: RunPlan, how: str) -> tuple[RunPlan, TurnOutput]:
-            output = await self._call_model(key, [*plan.history, current], turn, plan.run_options, on_text)
+            # Notes go in the user turn, before the message: all of them unless the chain already holds them.
+            notes = await turn.notes.item(chained=how == "chained") if turn.notes else None
+            items = [*plan.history, *([notes] if notes else []), current]
+            output = await self._call_model(key, items, turn, plan.run_options, on_text)
             return plan, replace(output, how=how)
 
         reference = recall.usable_reference(time.time(), mode=memory.mode, retention_seconds=memory.retention_seconds)

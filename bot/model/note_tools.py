@@ -13,6 +13,7 @@ from typing import Any, Literal
 from agents import FunctionTool, RunContextWrapper, function_tool
 
 from bot.state.notes import NOTE_MAX_CHARS, PRIVATE_ORIGIN, Note, NotesStore, OwnerNotes
+from bot.state.notes_sent import CHANNEL_OWNER
 from bot.state.redis_link import RedisUnavailable
 
 UNAVAILABLE = "Long-term memory is unavailable right now: nothing was changed. Tell the person so."
@@ -28,6 +29,9 @@ class NotesScope:
     channel_id: str
     private: bool  # a DM or the assistant pane: personal notes saved here stay here
     changes: list[str] = field(default_factory=list)  # what the tools did, for the person
+    # What the tools did, for the conversation's record of what it knows: (owner, note id, added?).
+    # Owner: the speaker's id, or "#" for the channel (CHANNEL_OWNER).
+    edits: list[tuple[str, str, bool]] = field(default_factory=list)
 
     @property
     def person_key(self) -> str:
@@ -96,6 +100,7 @@ async def remember(ctx: RunContextWrapper[Any], note: str, about: Literal["me", 
         )
     prefix = "Channel memory updated" if about == "channel" else "Memory updated"
     scope.changes.append(f"{prefix}: {saved.note.text}")
+    scope.edits.append((CHANNEL_OWNER if about == "channel" else scope.speaker_id, saved.note.id, True))
     return f"Saved as note [{saved.note.id}] in {whose} long-term memory."
 
 
@@ -109,17 +114,18 @@ async def forget(ctx: RunContextWrapper[Any], note_id: str) -> str:
     """
     scope = _scope(ctx)
     wanted = note_id.strip().strip("[]")
-    owners = [(scope.person_key, "Memory updated")]
+    owners = [(scope.speaker_id, scope.person_key, "Memory updated")]
     if not scope.private:
-        owners.append((scope.channel_key, "Channel memory updated"))
+        owners.append((CHANNEL_OWNER, scope.channel_key, "Channel memory updated"))
     try:
-        for key, prefix in owners:
+        for owner, key, prefix in owners:
             notes = await scope.store.read(key)
             if notes is None:
                 raise RedisUnavailable("notes")
             found = next((n for n in notes.notes if n.id == wanted), None)
             if found is not None and await scope.store.remove(key, wanted):
                 scope.changes.append(f"{prefix}: forgot {quoted(found.text)}")
+                scope.edits.append((owner, wanted, False))
                 return f"Forgot note [{wanted}]."
     except RedisUnavailable:
         scope.changes.append("Memory not updated: long-term memory is unavailable right now")

@@ -29,15 +29,25 @@ class TurnNotes:
     """The notes item of one turn (`item`), and what the conversation holds once it is sent (`sent`)."""
 
     def __init__(self, scope: NotesScope, *, sent: str, versions: dict[str, str] | None, speaker_label: str) -> None:
-        self._scope = scope
+        self.scope = scope
         self._sent_before = SentNotes.decode(sent)
         self._versions = versions
         owners = [_Owner(scope.speaker_id, scope.person_key, f"About {speaker_label}")]
         if not scope.private:
             owners.append(_Owner(CHANNEL_OWNER, scope.channel_key, f"About this channel (<#{scope.channel_id}>)"))
         self._owners = owners
-        self.sent = sent  # the record to keep with the conversation after this turn
+        self._sent = SentNotes.decode(sent)  # what the conversation holds once this turn's item is sent
         self.reads = 0  # Redis round trips spent here (the benchmark reports them)
+
+    @property
+    def sent(self) -> str:
+        """The record to keep with the conversation after the turn: what was sent, and what the tools did
+        (the chain holds their calls: a note saved now is known, and its deletion later is sent as a change)."""
+        record = self._sent
+        for owner, note_id, added in self.scope.edits:
+            version, ids = record.of(owner) or ("", frozenset())
+            record = record.with_owner(owner, version, ids | {note_id} if added else ids - {note_id})
+        return record.encode()
 
     async def item(self, *, chained: bool) -> InputItem | None:
         """The user-role item to send before the message; None when there is nothing new for the model."""
@@ -51,10 +61,10 @@ class TurnNotes:
                 if version is None or version == before[0]:
                     continue  # unchanged, or Redis is away: the conversation keeps what it has
             self.reads += 1
-            notes = await self._scope.store.read(owner.key)
+            notes = await self.scope.store.read(owner.key)
             if notes is None:
                 continue  # Redis is away: no notes this turn, and none recorded as sent
-            visible = self._scope.visible_personal(notes) if owner.name != CHANNEL_OWNER else notes.notes
+            visible = self.scope.visible_personal(notes) if owner.name != CHANNEL_OWNER else notes.notes
             ids = frozenset(n.id for n in visible)
             record = record.with_owner(owner.name, notes.version, ids)
             if before is None:
@@ -62,7 +72,7 @@ class TurnNotes:
                     full += [f"{owner.label}:", *notes_lines(visible)]
             else:
                 changes += _changes(owner.label, visible, before[1])
-        self.sent = record.encode()
+        self._sent = record
         if not full and not changes:
             return None
         text = "\n".join([HEADER, *full] if full else [])
@@ -74,7 +84,7 @@ class TurnNotes:
         if self._versions is not None and owner.name in self._versions:
             return self._versions[owner.name]
         self.reads += 1
-        return await self._scope.store.version(owner.key)
+        return await self.scope.store.version(owner.key)
 
 
 def _changes(label: str, visible: tuple[Note, ...], shown_before: frozenset[str]) -> list[str]:

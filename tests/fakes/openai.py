@@ -600,6 +600,11 @@ class FakeOpenAI:
             raise _ApiError(400, _error_body(error.message, "invalid_request_error", error.param)) from None
         rec.files_seen = [*self.files.hashes_in([i for i in chain if i.get("role") == "user"]), *rec.files_sent]
         previous = self.responses[rec.previous_response_id].output_items if rec.previous_response_id else []
+        if rec.conversation is not None:
+            # The conversation holds the calls its last response made (its items are prepended to the input):
+            # an output in the new input may answer one of those, as the Agents SDK sends it.
+            answered = {i.get("call_id") for i in chain if i.get("type") == "function_call_output"}
+            previous = [i for i in chain if i.get("type") == "function_call" and i.get("call_id") not in answered]
         problem = unanswered_calls(previous, items)
         if problem is not None:
             raise _ApiError(400, _error_body(problem, "invalid_request_error", "input", None))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from conftest import ALICE
 
+from bot.slack.notes_home import NONE_YET, TITLE
+
 
 async def test_opening_the_home_tab_shows_a_view_even_with_nothing_to_show(bot, slack, model):
     opened = {"type": "app_home_opened", "user": ALICE, "tab": "home", "event_ts": "1.000001"}
@@ -13,7 +15,8 @@ async def test_opening_the_home_tab_shows_a_view_even_with_nothing_to_show(bot, 
     await slack.wait_for(lambda: ALICE in slack.home_views)
     view = slack.home_views[ALICE]
     assert view["type"] == "home"
-    assert "Nothing to show here yet" in view["blocks"][0]["text"]["text"]
+    assert view["blocks"][0]["text"]["text"] == TITLE  # the long-term memory section, with nothing in it yet
+    assert NONE_YET in view["blocks"][1]["text"]["text"]
 
 
 async def test_each_section_a_feature_adds_is_shown_and_a_failing_one_is_left_out(bot, slack, model):
@@ -29,4 +32,4 @@ async def test_each_section_a_feature_adds_is_shown_and_a_failing_one_is_left_ou
 
     await slack.wait_for(lambda: ALICE in slack.home_views)
     texts = [b.get("text", {}).get("text") for b in slack.home_views[ALICE]["blocks"]]
-    assert texts == [f"Notes of <@{ALICE}>"]
+    assert texts == [TITLE, NONE_YET, None, f"Notes of <@{ALICE}>"]  # memory's section, a divider, the new one

@@ -294,7 +294,7 @@ async def test_resets_leave_notes_alone_and_a_deactivated_person_is_forgotten(st
 
 async def notes_of(bot, user: str) -> dict[str, str]:
     """A person's notes as Redis holds them: id -> text."""
-    store = bot.bot.conversations._memory.notes
+    store = bot.bot.notes
     found = await store.read(store.person_key(bot.team_id, user))
     assert found is not None
     return {n.id: n.text for n in found.notes}

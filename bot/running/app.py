@@ -30,7 +30,9 @@ from bot.slack.home_tab import HomeTab
 from bot.slack.notes_home import RememberedNotes
 from bot.slack.people import People
 from bot.state.embedded_redis import EmbeddedRedis
+from bot.state.keys import Keys
 from bot.state.memory import Memory
+from bot.state.notes import NotesStore
 from bot.state.redis_link import RedisGuard, connect
 from bot.turn.conversation import Conversations, TurnLimits
 from bot.turn.history import BotIdentity
@@ -53,6 +55,7 @@ class Bot:
     embedded_redis: EmbeddedRedis | None = None
     tools: AgentTools | None = None
     home_tab: HomeTab | None = None
+    notes: NotesStore | None = None  # long-term notes (kept even when LONG_TERM_MEMORY is off: nothing reads them)
 
     async def status(self) -> dict[str, Any]:
         return {
@@ -113,8 +116,8 @@ async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embe
         prefix=settings.redis_prefix,
         thread_ttl_seconds=int(settings.thread_memory_days * 86400),
         hash_tags=redis.cluster,
-        notes_max=settings.memory_notes_max,
     )
+    notes = NotesStore(guard, Keys(settings.redis_prefix, hash_tags=redis.cluster), max_notes=settings.memory_notes_max)
     guard.on_recovery = memory.replay_pending
     if not await guard.ping():
         logger.warning("Redis does not answer yet: the bot will answer from Slack history until it does")
@@ -155,6 +158,7 @@ async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embe
     conversations = Conversations(
         client=slack,
         memory=memory,
+        notes=notes if settings.long_term_memory else None,
         people=People(slack, memory),
         agents=tools,
         model_memory=model_memory,
@@ -195,12 +199,12 @@ async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embe
     )
     pane = AssistantPane(slack, memory)
     home_tab = HomeTab(slack)  # features add their sections here
-    remembered = RememberedNotes(memory.notes, enabled=settings.long_term_memory)
+    remembered = RememberedNotes(notes, enabled=settings.long_term_memory)
     home_tab.add_section(remembered.home_section)
     listeners.register(
         bolt, conversations, pane, home_tab, remembered=remembered, allowed_bot_ids=settings.allowed_bot_ids
     )
-    return Bot(settings, bolt, conversations, guard, slack, openai_client, embedded, tools, home_tab)
+    return Bot(settings, bolt, conversations, guard, slack, openai_client, embedded, tools, home_tab, notes)
 
 
 def configure_tracing(settings: Settings) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import time
 import uuid
@@ -24,11 +23,9 @@ from redis.exceptions import LockError
 from bot.shared.conversation_key import ConversationKey
 from bot.state.keys import LOCK_TIMEOUT_SECONDS, QUEUE_TTL_SECONDS, RESET_TTL_SECONDS, SEEN_TTL_SECONDS, Keys
 from bot.state.name_cache import NameCache
-from bot.state.notes import VERSION_FIELD as NOTES_VERSION_FIELD
-from bot.state.notes import NotesStore
-from bot.state.notes_sent import CHANNEL_OWNER
+from bot.state.notes import notes_versions, with_version_read
 from bot.state.outage import OutageLedger
-from bot.state.redis_link import RedisGuard, RedisUnavailable
+from bot.state.redis_link import RedisGuard, RedisUnavailable, lock_token
 from bot.state.scripts import BEGIN_SCRIPT, FINISH_SCRIPT, WAIT_SCRIPT
 from bot.state.thread_state import Recall, ThreadState, latest_ts, now_ts, ts_value
 from bot.state.turn_place import Turn
@@ -47,12 +44,9 @@ def _text(value: bytes | None) -> str:
 
 
 class Memory:
-    def __init__(
-        self, guard: RedisGuard, *, prefix: str, thread_ttl_seconds: int, hash_tags: bool = False, notes_max: int = 50
-    ) -> None:
+    def __init__(self, guard: RedisGuard, *, prefix: str, thread_ttl_seconds: int, hash_tags: bool = False) -> None:
         self._guard = guard
         self._keys = Keys(prefix, hash_tags=hash_tags)
-        self._hash_tags = hash_tags
         self._thread_ttl = thread_ttl_seconds
         self._begin = guard.client.register_script(BEGIN_SCRIPT)
         self._wait = guard.client.register_script(WAIT_SCRIPT)
@@ -60,19 +54,11 @@ class Memory:
         self._outage = OutageLedger()  # written while Redis was away, replayed when it is back
         self.usage = UsageCounters(guard, self._keys, thread_ttl_seconds=thread_ttl_seconds)
         self.names = NameCache(guard, self._keys)
-        self.notes = NotesStore(guard, self._keys, max_notes=notes_max)  # long-term notes: not a turn's memory
         self._local_locks: dict[ConversationKey, tuple[asyncio.Lock, int]] = {}  # lock, turns using it
 
     # The turn -------------------------------------------------------------------------------------
     async def begin_turn(
-        self,
-        key: ConversationKey,
-        ts: str,
-        *,
-        requires_part: bool,
-        joins: bool,
-        answers: bool,
-        notes_of: str = "",
+        self, key: ConversationKey, ts: str, *, requires_part: bool, joins: bool, answers: bool, notes_of: str = ""
     ) -> Turn | None:
         """Claim the message and read what its conversation remembers, in one round trip; None for a
         repeat delivery (across processes).
@@ -80,8 +66,6 @@ class Memory:
         `requires_part`: the message is answered only if the bot is already part of the thread, so it
         neither joins nor queues when Redis knows nothing of the thread. `joins`: from now on the bot
         is part of the thread. `answers`: take a place in the conversation's line, and the lock if free.
-        `notes_of`: the speaker whose long-term notes' version to read too, with the channel's (in the same
-        script on one Redis; on a cluster the person's lives on another node: read alongside, concurrently).
         """
         keys = self._keys
         seen_key = keys.seen(key.team_id, key.channel_id, ts)
@@ -90,10 +74,6 @@ class Memory:
         token = uuid.uuid4().hex
         joined_with = ThreadState(stored_at=time.time()).encode() if joins else ""
         sent = self._guard.up
-        notes_keys = [keys.channel_notes(key.team_id, key.channel_id)] if notes_of else []
-        person_key = keys.person_notes(key.team_id, notes_of) if notes_of else ""
-        if person_key and not self._hash_tags:
-            notes_keys.append(person_key)
         try:
             begin = self._guard.run(
                 lambda r: self._begin(
@@ -106,7 +86,7 @@ class Memory:
                         keys.viewing(key),
                         keys.queue(key),
                         keys.lock(key),
-                        *notes_keys,
+                        *keys.notes_in_begin(key, notes_of),  # `notes_of`: the speaker ("" for no notes)
                     ],
                     args=[
                         SEEN_TTL_SECONDS,
@@ -123,13 +103,7 @@ class Memory:
                     client=r,
                 )
             )
-            if person_key and self._hash_tags:
-                reply, person_version = await asyncio.gather(
-                    begin, self._guard.run(lambda r: r.hget(person_key, NOTES_VERSION_FIELD))
-                )
-                reply = [*reply, person_version or b""]
-            else:
-                reply = await begin
+            reply = await with_version_read(self._guard, begin, keys.notes_apart(key, notes_of))
         except RedisUnavailable:
             self._outage.remember_seen(seen_key, replay=True)
             if answers and sent:
@@ -142,9 +116,7 @@ class Memory:
             return None
         raw_state, raw_reset, not_ours, since, viewing, taken = reply[1:7]
         recall = self._recall(key, raw_state, raw_reset, not_ours, since, viewing)
-        if notes_of and len(reply) >= 12:
-            versions = {CHANNEL_OWNER: _text(reply[10]), notes_of: _text(reply[11])}
-            recall = dataclasses.replace(recall, notes_versions=versions)
+        recall = recall.with_notes_versions(notes_versions(reply[10:], notes_of))
         if since is None:
             await self._start_remembering(key.team_id, key.channel_id)
         lock = self._lock(key, token) if taken else None
@@ -204,7 +176,7 @@ class Memory:
         thread_key = self._keys.thread(key)
         mode, expected = ("newer", "") if started_from.raw is None else ("cas", started_from.raw)
         anchor = str(ts_value(state.anchor_ts)) if state else "0"
-        token = _token_of(lock)
+        token = lock_token(lock)
         staying = ThreadState(stored_at=time.time())
         try:
             stored = await self._guard.run(
@@ -422,8 +394,3 @@ class Memory:
         viewing_key = self._keys.viewing(key)
         with contextlib.suppress(RedisUnavailable):
             await self._guard.run(lambda r: r.set(viewing_key, channel_id, ex=self._thread_ttl))
-
-
-def _token_of(lock: Lock | None) -> str:
-    token = lock.local.token if lock is not None else None
-    return token.decode() if isinstance(token, bytes) else (token or "")

@@ -8,13 +8,17 @@ While Redis is unreachable, reads give nothing and writes raise `RedisUnavailabl
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import secrets
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
+from typing import Any
 
 from bot.state.keys import NOTES_TTL_SECONDS, Keys
+from bot.state.notes_sent import CHANNEL_OWNER
 from bot.state.redis_link import RedisGuard, RedisUnavailable
 
 NOTE_MAX_CHARS = 300
@@ -74,6 +78,21 @@ class OwnerNotes:
 class Saved:
     note: Note | None  # None: not saved, the owner already has the most notes
     oldest: Note | None = None  # then: the note to drop first
+
+
+async def with_version_read(guard: RedisGuard, begin: Awaitable[list[Any]], key: str) -> list[Any]:
+    """The begin script's reply, with the version of `key` (on another cluster node) read concurrently."""
+    if not key:
+        return await begin
+    reply, version = await asyncio.gather(begin, guard.run(lambda r: r.hget(key, VERSION_FIELD)))
+    return [*reply, version or b""]
+
+
+def notes_versions(read: list[Any], speaker_id: str) -> dict[str, str] | None:
+    """The versions the begin script read after its own answer (the channel's, then the speaker's)."""
+    if not speaker_id or len(read) < 2:
+        return None
+    return {CHANNEL_OWNER: (read[0] or b"").decode(), speaker_id: (read[1] or b"").decode()}
 
 
 def new_version() -> str:

@@ -7,7 +7,7 @@ turn starts from, and decides whether the chain can be used or the conversation 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 
 
@@ -67,6 +67,9 @@ class Recall:
     # Long-term notes' version per owner (a person's id, or "#" for the channel) as read with the state;
     # None: not read with it (the turn waited in line, or Redis is away), to be read when needed.
     notes_versions: dict[str, str] | None = None
+
+    def with_notes_versions(self, versions: dict[str, str] | None) -> Recall:
+        return replace(self, notes_versions=versions)
 
     @property
     def from_redis(self) -> bool:

@@ -30,6 +30,7 @@ from bot.slack.reply import Reply, post_notice
 from bot.slack.status import StatusCue
 from bot.slack.text import mentioned_user_ids
 from bot.state.memory import Memory, Turn
+from bot.state.notes import NotesStore
 from bot.state.thread_state import Recall, ThreadState, now_ts
 from bot.turn import participation
 from bot.turn.history import (
@@ -68,8 +69,10 @@ class Conversations:
         limits: TurnLimits,
         files: FileReader,
         options: ModelOptions | None = None,
+        notes: NotesStore | None = None,  # long-term notes; None: LONG_TERM_MEMORY is off
     ) -> None:
         self._client = client
+        self._notes = notes
         self._files = files
         self._memory = memory
         self._model_memory = model_memory
@@ -148,7 +151,7 @@ class Conversations:
             # is answered too. A hint or a refusal keeps the next message there answered.
             joins=not resetting and (empty or too_long or (message.mentioned and not message.is_dm)),
             answers=not (resetting or empty or too_long),
-            notes_of=message.user_id if self._agents.long_term_memory else "",
+            notes_of=message.user_id if self._notes else "",
         )
         if turn is None:
             return  # a repeat delivery
@@ -272,11 +275,11 @@ class Conversations:
 
     def _notes_for(self, message: IncomingMessage, recall: Recall, names: dict[str, str]) -> TurnNotes | None:
         """The speaker's and the channel's long-term notes for this turn; None when long-term memory is off."""
-        if not self._agents.long_term_memory:
+        if self._notes is None:
             return None
         key = message.key
         scope = NotesScope(
-            self._memory.notes,
+            self._notes,
             team_id=key.team_id,
             speaker_id=message.user_id,
             channel_id=key.channel_id,

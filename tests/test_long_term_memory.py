@@ -289,6 +289,30 @@ async def test_resets_leave_notes_alone_and_a_deactivated_person_is_forgotten(st
     assert await notes_of(bot, ALICE) == {}
 
 
+@pytest.mark.parametrize("memory_mode", ["responses"])
+async def test_while_redis_is_away_turns_go_on_without_notes_and_saving_says_it_failed(
+    start_bot, slack, model, redis_server
+):
+    bot = await start_bot(redis_url=redis_server.url)
+    model.reply_with(*remembers("works on payments"))
+    await ask(bot, slack, "C1", ALICE, "remember I work on payments")
+
+    redis_server.stop(keep_data=True)
+    await ask(bot, slack, "C2", ALICE, "which team am I on?")
+    assert "works on payments" not in known_in(model.last_request)  # answered, without notes
+    model.reply_with(*remembers("likes tea"))
+    failed = await ask(bot, slack, "C3", ALICE, "remember I like tea")
+    assert failed["answer"]["text"].endswith("Memory not updated: long-term memory is unavailable right now")
+
+    redis_server.start()
+    for _ in range(100):  # the bot probes Redis about once a second
+        if (await bot.health())["redis"]:
+            break
+        await asyncio.sleep(0.1)
+    await ask(bot, slack, "C4", ALICE, "and now?")
+    assert "works on payments" in notes_sent(model.last_request)
+
+
 # Helpers ----------------------------------------------------------------------------------------------
 
 

@@ -58,6 +58,8 @@ async def slack() -> AsyncIterator[FakeSlack]:
     await fake.start()
     yield fake
     await fake.stop()
+    # A call Slack's reference does not allow (unknown method, undocumented or missing argument) fails the test.
+    assert not fake.violations, f"calls that break Slack's documented contract: {[str(v) for v in fake.violations]}"
 
 
 @pytest.fixture

@@ -13,7 +13,9 @@ import pytest
 import pytest_asyncio
 from agents import Agent, OpenAIResponsesModel, RunConfig, Runner
 from agents.exceptions import ModelBehaviorError
-from fakes.openai import FakeOpenAI
+from fakes.openai import FakeOpenAI, documented_error
+from fakes.openai.contract import check_input_limits
+from fakes.openai.wire import ApiError
 from openai.types.responses import Response, ResponseStreamEvent
 
 pytestmark = pytest.mark.asyncio
@@ -245,3 +247,50 @@ async def test_compaction_past_the_threshold_returns_a_compaction_item_that_stan
     await client.responses.create(model="gpt-test", input="next", previous_response_id=second.id)
     assert fake.requests[2].context == [("user", "short"), ("assistant", "Reply 2: short"), ("user", "next")]
     await client.close()
+
+
+async def test_a_parameter_the_reference_does_not_list_is_refused_as_openai_refuses_it(fake: FakeOpenAI) -> None:
+    client = fake.client()
+    with pytest.raises(openai.BadRequestError) as refused:
+        await client.responses.create(model="gpt-test", input="hi", extra_body={"temprature": 0.2})
+    assert refused.value.code == "unknown_parameter" and refused.value.param == "temprature"
+    assert refused.value.body == {
+        "message": "Unknown parameter: 'temprature'.",
+        "type": "invalid_request_error",
+        "param": "temprature",
+        "code": "unknown_parameter",
+    }
+    with pytest.raises(openai.BadRequestError, match="Unknown parameter: 'title'") as refused:
+        await client.conversations.create(extra_body={"title": "x"})
+    assert refused.value.code == "unknown_parameter"
+    await client.close()
+
+
+async def test_images_and_file_inputs_over_the_documented_limits_are_refused() -> None:
+    mb = 1024 * 1024
+    for contents, expected in [
+        ([("image", "input[0].content[0]", bytes(21 * mb))], "Image too large"),  # 20 MB an image
+        ([("image", f"input[0].content[{i}]", bytes(18 * mb)) for i in range(3)], "Images total"),  # 50 MB a request
+        ([("image", f"input[0].content[{i}]", b"x") for i in range(501)], "Too many images"),  # 500 a request
+        ([("file", f"input[0].content[{i}]", bytes(17 * mb)) for i in range(2)], "File inputs total"),  # 32 MB
+    ]:
+        with pytest.raises(ApiError) as refused:
+            check_input_limits(contents)
+        assert refused.value.status == 400 and refused.value.body["error"]["message"].startswith(expected)
+    check_input_limits([("image", "input[0].content[0]", bytes(20 * mb)), ("file", "x", bytes(32 * mb))])
+
+
+async def test_a_body_over_the_request_limit_is_refused_with_413(fake: FakeOpenAI) -> None:
+    fake.max_request_bytes = 1000
+    with pytest.raises(openai.APIStatusError) as too_big:
+        await fake.client().responses.create(model="gpt-test", input="x" * 2000)
+    assert too_big.value.status_code == 413
+
+
+@pytest.mark.parametrize("case", ["insufficient_quota", "tokens_per_min_request_too_large", "invalid_api_key"])
+async def test_documented_errors_are_injected_as_openai_sends_them(fake: FakeOpenAI, case: str) -> None:
+    status, body = documented_error(case)
+    fake.fail_next(error=case)
+    with pytest.raises(openai.APIStatusError) as raised:
+        await fake.client().responses.create(model="gpt-test", input="hi")
+    assert raised.value.status_code == status and raised.value.body == body["error"]

@@ -140,6 +140,71 @@ async def test_streaming_errors(fake: FakeSlack, client: AsyncWebClient) -> None
     assert [m["text"] for m in fake.bot_messages("C1", root["ts"])] == ["x"]  # only the stream that started
 
 
+async def test_a_stream_keeps_the_content_mode_of_its_first_payload(fake: FakeSlack, client: AsyncWebClient) -> None:
+    root = fake.post_user_message("D1", "U1", "hi")
+    task = {"type": "task_update", "id": "t1", "title": "Looking", "status": "in_progress"}
+    by_chunks = await client.chat_startStream(channel="D1", thread_ts=root["ts"], chunks=[task])
+    by_text = await client.chat_startStream(channel="D1", thread_ts=root["ts"], markdown_text="Hello")
+
+    refused = []
+    for call in (
+        client.chat_appendStream(channel="D1", ts=by_chunks["ts"], markdown_text="more"),
+        client.chat_stopStream(channel="D1", ts=by_chunks["ts"], markdown_text="end"),
+        client.chat_appendStream(channel="D1", ts=by_text["ts"], chunks=[task]),
+        client.chat_appendStream(channel="D1", ts=by_text["ts"], markdown_text="x", chunks=[task]),
+    ):
+        with pytest.raises(SlackApiError) as info:
+            await call
+        refused.append(info.value.response["error"])
+    text = {"type": "markdown_text", "text": " world"}
+    await client.chat_appendStream(channel="D1", ts=by_chunks["ts"], chunks=[text])
+    await client.chat_stopStream(channel="D1", ts=by_chunks["ts"], chunks=[{**text, "text": "!"}])
+
+    assert refused == ["streaming_mode_mismatch"] * 3 + ["cannot_provide_both_markdown_text_and_chunks"]
+    assert fake.messages("D1", root["ts"])[1]["text"] == " world!"
+    assert [r.error for r in fake.refusals] == refused
+
+
+async def test_a_stream_the_person_stopped_takes_nothing_more(fake: FakeSlack, client: AsyncWebClient) -> None:
+    root = fake.post_user_message("D1", "U1", "hi")
+    started = await client.chat_startStream(channel="D1", thread_ts=root["ts"], markdown_text="Hel")
+    fake.press_stop("D1", started["ts"])
+
+    for call in (
+        client.chat_appendStream(channel="D1", ts=started["ts"], markdown_text="lo"),
+        client.chat_stopStream(channel="D1", ts=started["ts"]),
+    ):
+        with pytest.raises(SlackApiError) as info:
+            await call
+        assert info.value.response["error"] == "stopped_by_user"
+    assert [m["text"] for m in fake.bot_messages("D1", root["ts"])] == ["Hel"]
+
+
+async def test_calls_outside_the_contract_are_refused_and_recorded(fake: FakeSlack, client: AsyncWebClient) -> None:
+    fake.post_user_message("C1", "U1", "hi")
+    outside = [
+        client.api_call("chat.postMessageNow", json={"channel": "C1", "text": "x"}),  # no such method
+        client.chat_postMessage(channel="C1", text="x", colour="red"),  # not an argument of the method
+        client.api_call("conversations.replies", params={"channel": "C1"}),  # `ts` is required
+        client.api_call("assistant.search.info"),  # documented, not served here
+    ]
+    answers = []
+    for call in outside:
+        with pytest.raises(SlackApiError) as info:
+            await call
+        answers.append(info.value.response["error"])
+
+    assert answers == ["unknown_method", "invalid_arguments", "invalid_arguments", "unknown_method"]
+    assert [v.method for v in fake.violations] == [
+        "chat.postMessageNow",
+        "chat.postMessage",
+        "conversations.replies",
+        "assistant.search.info",
+    ]
+    with pytest.raises(ValueError, match="not a documented error"):
+        fake.fail_next("users.info", "no_such_error")
+
+
 async def test_message_limits(fake: FakeSlack, client: AsyncWebClient) -> None:
     blocks = [{"type": "markdown", "text": "x" * 6001}, {"type": "markdown", "text": "y" * 6000}]
     with pytest.raises(SlackApiError) as info:

@@ -168,7 +168,7 @@ async def test_a_web_search_answer_lists_its_sources_under_it(start_bot, slack, 
 async def test_without_chat_streaming_the_thread_shows_a_status_line_while_the_tool_runs(
     start_bot, slack, model, tickets, tmp_path
 ):
-    slack.streaming_error = "feature_not_enabled"
+    slack.streaming_error = "unknown_method"  # e.g. a Slack without the streaming methods
     bot = await start_bot(agent_config=tickets_config(tmp_path, tickets.url))
     model.reply_with(CallTool("lookup_ticket", {"ticket_id": "T-42"}), echo_tool_output)
 

@@ -8,6 +8,8 @@ from conftest import ALICE
 from harness import say
 
 from bot.shared import phrases
+from bot.shared.conversation_key import ConversationKey
+from bot.state.keys import Keys
 
 
 async def test_an_answer_under_way_at_shutdown_is_finished_and_remembered(start_bot, slack, model):
@@ -58,9 +60,15 @@ async def test_a_message_still_waiting_its_turn_at_shutdown_is_told_too(start_bo
     question = await say(bot, slack, "C1", ALICE, "<@UBOT> write me a long report")
     thread = question["ts"]
     await slack.wait_for(lambda: model.waiting == 1)
-    await say(bot, slack, "C1", ALICE, "and add a summary", thread_ts=thread)  # waits behind the first
-    await slack.wait_for(lambda: bot.bot.conversations.in_flight == 2)
-    await asyncio.sleep(0.2)
+    follow_up = await say(bot, slack, "C1", ALICE, "and add a summary", thread_ts=thread)  # waits behind the first
+    line = Keys(bot.bot.settings.redis_prefix, hash_tags=False).queue(ConversationKey(bot.team_id, "C1", thread))
+    redis = bot.bot.guard.client
+    for _ in range(500):  # its turn has begun: it has a place in the conversation's line in Redis
+        if await redis.zscore(line, follow_up["ts"]) is not None:
+            break
+        await asyncio.sleep(0.02)
+    else:
+        raise AssertionError("the follow-up never took its place in line")
 
     await bot.stop(drain_seconds=0.2)
 

@@ -242,7 +242,7 @@ async def test_traces_are_exported_when_tracing_is_on(tmp_path, slack, model, re
         ),
         (
             {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN, "OPENAI_API_KEY": "k", "MAX_FILE_MB": "500"},
-            "MAX_FILE_MB must be at least 1 and at most 50",
+            "MAX_FILE_MB must be at least 1 and at most 32",
         ),
         (
             {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_APP_TOKEN": APP_TOKEN, "OPENAI_API_KEY": "k"}

@@ -177,6 +177,20 @@ async def test_a_slack_connect_file_is_looked_up_before_it_is_read(bot, slack, m
     assert model.last_request.files_sent == [slack.files.hash_of(png("partner"))]
 
 
+async def test_a_slack_connect_file_met_in_the_thread_s_history_is_looked_up_too(bot, slack, model):
+    # Slack documents whole file objects in history; a stub there (file_access: check_file_info, all an event
+    # from a Slack Connect partner carries) is still looked up with files.info rather than called unreadable.
+    image = screenshot(slack, "partner's chart")
+    stub = {"id": image["id"], "file_access": "check_file_info"}
+    root = slack.post_user_message("C1", BOB, "here is our chart", files=[stub])
+
+    await say(bot, slack, "C1", ALICE, "<@UBOT> what does it show?", thread_ts=root["ts"])
+
+    await slack.wait_for_bot_messages("C1", root["ts"], 1)
+    assert [c.args["file"] for c in slack.calls_to("files.info")] == [image["id"]]
+    assert model.last_request.files_sent == [slack.files.hash_of(png("partner's chart"))]
+
+
 async def test_an_image_is_remembered_on_the_next_turn_without_being_sent_again(bot, slack, model):
     image = screenshot(slack)
     question = await share(bot, slack, "C1", ALICE, "<@UBOT> what's wrong here?", [image])

@@ -35,10 +35,11 @@ async def test_an_answer_slack_refuses_for_good_is_logged_and_not_remembered(bot
     thread = question["ts"]
     await slack.wait_for_bot_messages("C1", thread, 1)
     remembered = model.requests[-1].response_id
-    slack.server_error_next("chat.postMessage", status=503, count=3)  # more than the retries
+    # More than the retries: slack_sdk's two, then the bot's one more try (and its two) for `service_unavailable`.
+    slack.server_error_next("chat.postMessage", status=503, count=6)
 
     await say(bot, slack, "C1", ALICE, "what's my name?", thread_ts=thread)
-    await slack.wait_for(lambda: any("Could not post the answer" in r.getMessage() for r in caplog.records))
+    await slack.wait_for(lambda: any("Could not post the answer" in r.getMessage() for r in caplog.records), 20)
 
     [logged] = [r.getMessage() for r in caplog.records if "Could not post the answer" in r.getMessage()]
     assert f"T0001/C1/{thread}" in logged

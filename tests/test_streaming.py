@@ -1,9 +1,15 @@
-"""A slow answer appears while the model writes it; a quick one arrives whole, in one message."""
+"""A slow answer appears while the model writes it; a quick one arrives whole, in one message; tool progress and
+the answer share one stream; Stop ends it."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
+import pytest
 from conftest import ALICE
-from harness import say
+from fakes.openai_tools import CallTool
+from harness import free_port, say
+from tool_server import ToolServer
 
 from bot.shared import phrases
 
@@ -45,7 +51,7 @@ async def test_a_slow_answer_streams_into_the_thread_in_pieces_and_ends_whole(bo
 
 
 async def test_when_slack_refuses_streaming_one_message_is_edited_as_the_answer_grows(bot, slack, model):
-    slack.streaming_error = "feature_not_enabled"
+    slack.streaming_error = "unknown_method"  # e.g. a Slack without the streaming methods
     model.reply_with(SLOW_ANSWER, SLOW_ANSWER)
     model.stream_chunks, model.stream_chunk_delay = 5, 0.3
 
@@ -114,3 +120,76 @@ async def test_a_place_slack_will_not_stream_in_falls_back_for_that_answer_only(
     assert streamed["text"] == SLOW_ANSWER
     assert len(slack.calls_to("chat.startStream")) == 2  # the workspace still streams elsewhere
     assert slack.calls_to("chat.stopStream")[-1].args["channel"] == "C2"
+
+
+@pytest.fixture
+async def tickets() -> AsyncIterator[ToolServer]:
+    server = await ToolServer(free_port()).start()
+    yield server
+    await server.stop()
+
+
+async def test_an_answer_that_used_a_tool_streams_its_progress_and_then_the_whole_answer(
+    start_bot, slack, model, tickets, tmp_path
+):
+    config = tmp_path / "agent.toml"
+    config.write_text(f'[mcp_servers.tickets]\nurl = "{tickets.url}"\ntools = ["lookup_ticket"]\n')
+    bot = await start_bot(agent_config=str(config))
+    model.reply_with(CallTool("lookup_ticket", {"ticket_id": "T-42"}), SLOW_ANSWER)
+    model.stream_chunks, model.stream_chunk_delay = 8, 0.3
+
+    question = await say(bot, slack, "C1", ALICE, "<@UBOT> what's going on with T-42?")
+    [answer] = await slack.wait_for_bot_messages("C1", question["ts"], 1, timeout=10)
+
+    assert answer["text"] == SLOW_ANSWER
+    assert [(t["title"], t["status"]) for t in slack.tasks("C1", answer["ts"])] == [
+        ("Calling `lookup_ticket`…", "complete")
+    ]
+    [start] = slack.calls_to("chat.startStream")
+    assert start.args["chunks"][0]["type"] == "task_update"  # the progress opened the stream...
+    appended = [c for call in slack.calls_to("chat.appendStream") for c in call.args["chunks"]]
+    texts = [c for c in appended if c["type"] != "task_update"]
+    assert len(texts) >= 2 and {c["type"] for c in texts} == {"markdown_text"}  # ...and the answer streamed into it
+    assert slack.refusals == []  # not one call Slack would refuse (streaming_mode_mismatch before the fix)
+
+    model.stream_chunk_delay = 0.0
+    await say(bot, slack, "C1", ALICE, "who owns it?", thread_ts=question["ts"])
+    await slack.wait_for_bot_messages("C1", question["ts"], 2)
+    assert model.requests[-1].previous_response_id == model.requests[1].response_id  # remembered
+
+
+async def test_when_the_person_presses_stop_the_answer_keeps_what_it_shows_and_nothing_more_is_written(
+    bot, slack, model
+):
+    model.reply_with(SLOW_ANSWER)
+    model.stream_chunks, model.stream_chunk_delay = 8, 0.3
+
+    question = await say(bot, slack, "C1", ALICE, "<@UBOT> tell me about Paris")
+    await slack.wait_for(lambda: bool(slack.calls_to("chat.startStream")), 10)
+    [streaming] = slack.bot_messages("C1", question["ts"])
+    slack.press_stop("C1", streaming["ts"])
+    await bot.settled(timeout=10)
+
+    [answer] = slack.bot_messages("C1", question["ts"])  # no second message, no note
+    assert SLOW_ANSWER.startswith(answer["text"]) and len(answer["text"]) < len(SLOW_ANSWER)
+    assert [r.error for r in slack.refusals] == ["stopped_by_user"]  # told once, never asked again
+
+    model.stream_chunk_delay = 0.0
+    await say(bot, slack, "C1", ALICE, "why did you stop?", thread_ts=question["ts"])
+    answers = await slack.wait_for_bot_messages("C1", question["ts"], 2)
+    assert answers[-1]["text"].endswith("why did you stop?")
+    assert model.requests[-1].previous_response_id == model.requests[0].response_id  # the memory went on
+
+
+async def test_a_stream_slack_ends_on_its_own_goes_on_in_a_new_message(bot, slack, model):
+    model.reply_with(SLOW_ANSWER)
+    model.stream_chunks, model.stream_chunk_delay = 8, 0.3
+
+    question = await say(bot, slack, "C1", ALICE, "<@UBOT> tell me about Paris")
+    await slack.wait_for(lambda: bool(slack.calls_to("chat.startStream")), 10)
+    slack.end_stream("C1", slack.bot_messages("C1", question["ts"])[0]["ts"])
+
+    await bot.settled(timeout=10)
+    answers = slack.bot_messages("C1", question["ts"])
+    assert len(answers) == 2
+    assert "".join(m["text"] for m in answers) == SLOW_ANSWER  # nothing lost, nothing twice

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -10,7 +9,6 @@ from typing import TYPE_CHECKING, Any, Literal
 import openai
 from agents import (
     Agent,
-    MaxTurnsExceeded,
     Model,
     ModelBehaviorError,
     ModelSettings,
@@ -24,8 +22,8 @@ from agents.items import MessageOutputItem, ToolCallItem, ToolCallOutputItem
 from agents.models.default_models import get_default_model_settings
 from openai import AsyncOpenAI
 
+from bot.model.errors import ContextOverflow, StreamFailed, is_context_overflow, stream_failure
 from bot.model.usage import TurnUsage
-from bot.shared import phrases
 
 if TYPE_CHECKING:
     from bot.model.note_tools import NotesScope
@@ -81,10 +79,6 @@ class ToolActivity:
 
 WEB_SEARCH = "web_search"
 FAILED_RESULT = "failed"  # a tool output's custom data key: the tool itself reported an error
-
-
-class ContextOverflow(Exception):
-    """The request did not fit in the model's context window (`context_length_exceeded`): rebuild it smaller."""
 
 
 def build_agent(
@@ -160,6 +154,10 @@ async def run_turn(
                     text_item = data.item_id
                     streamed += data.delta
                     await on_text(data.delta)
+                elif (failed := stream_failure(data)) is not None:
+                    # Stop at the terminal event: the run has nothing more to give, and the SDK's own close of a
+                    # failed stream has been seen not to finish (see tests/contract/OPENAI.md).
+                    raise failed
                 elif on_tool is not None:
                     activity = web_search_activity(data)
                     if activity is not None:
@@ -171,15 +169,13 @@ async def run_turn(
                     activity = function_tool_activity(event.item, tool_names, context)
                     if activity is not None:
                         await on_tool(activity)
-    except openai.APIStatusError as error:
+    except (openai.APIError, ModelBehaviorError, StreamFailed) as error:
+        # Whatever class it arrives as (an HTTP error, an `error` event raised by the openai SDK, the Agents SDK's
+        # ModelBehaviorError, or the terminal event itself), an overflow is told by its code.
+        result.cancel()
         if is_context_overflow(error):
             raise ContextOverflow() from error
         raise  # whether the memory is gone is the memory mode's to say (ModelMemory.is_gone)
-    except ModelBehaviorError as error:
-        result.cancel()
-        if is_context_overflow(error):  # the same refusal, inside the stream (response.failed or error event)
-            raise ContextOverflow() from error
-        raise
     except BaseException:
         result.cancel()
         raise
@@ -232,34 +228,3 @@ def cited_sources(items: list[Any]) -> tuple[Source, ...]:
                 if getattr(annotation, "type", "") == "url_citation" and annotation.url not in sources:
                     sources[annotation.url] = Source(title=annotation.title or annotation.url, url=annotation.url)
     return tuple(sources.values())
-
-
-def is_context_overflow(error: openai.APIStatusError | ModelBehaviorError) -> bool:
-    """OpenAI's `context_length_exceeded`: as an HTTP 400, or (the Agents SDK's ModelBehaviorError) in a stream."""
-    if isinstance(error, openai.APIStatusError):
-        return getattr(error, "code", None) == "context_length_exceeded"
-    return "context_length_exceeded" in str(error)
-
-
-def failure_phrase(error: BaseException) -> str:
-    """What to tell the people in the thread when the model could not answer."""
-    if isinstance(error, MaxTurnsExceeded):
-        return phrases.TOO_MANY_STEPS
-    if isinstance(error, ContextOverflow):
-        return phrases.TOO_LARGE_EVEN_ALONE  # raised only once the message was sent on its own
-    if isinstance(error, openai.RateLimitError):
-        code = getattr(error, "code", None)
-        return phrases.TOO_LARGE if code == "tokens_exceeded" else phrases.BUSY
-    if isinstance(error, openai.APITimeoutError | asyncio.TimeoutError | TimeoutError):
-        return phrases.TOO_SLOW
-    if isinstance(error, openai.APIConnectionError | openai.InternalServerError):
-        return phrases.UNAVAILABLE
-    if isinstance(error, openai.APIStatusError):
-        if error.status_code == 413 or getattr(error, "code", None) in (
-            "context_length_exceeded",
-            "string_above_max_length",
-        ):
-            return phrases.TOO_LARGE
-        if error.status_code >= 500:
-            return phrases.UNAVAILABLE
-    return phrases.FAILED

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 from agents.models.default_models import get_default_model
 
+from bot.slack.file_limits import MAX_FILE_MB
+
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 MEMORY_MODES = ("responses", "conversations", "local")
 OPENAI_APIS = ("responses", "chat_completions")
@@ -121,7 +123,8 @@ class Settings:
             port=int(reader.number("PORT", 3000, minimum=1, maximum=65535)),
             port_is_set=bool(reader.text("PORT")),
             log_level=reader.choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
-            max_file_mb=int(reader.number("MAX_FILE_MB", 20, minimum=1, maximum=50)),
+            # Beyond 32 MB no file can reach the model: OpenAI takes 32 MB of PDFs per request (images: 20 MB each).
+            max_file_mb=int(reader.number("MAX_FILE_MB", 20, minimum=1, maximum=MAX_FILE_MB)),
             history_max_images=int(reader.number("HISTORY_MAX_IMAGES", 5, minimum=0, maximum=50)),
             agent_config=reader.text("AGENT_CONFIG"),
             **reader.memory_choice(),

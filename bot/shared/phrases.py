@@ -21,6 +21,12 @@ DM_HINT = "Hi! Just write your question here. Say `reset` (or type `/reset`) whe
 
 BUSY = "I'm getting too many requests right now. Please try again in a minute."
 UNAVAILABLE = "I can't reach my language model right now. Please try again in a little while."
+OUT_OF_QUOTA = (
+    "I can't answer right now: my language model's account has used up its quota. Please let whoever runs me know."
+)
+SETUP_PROBLEM = (
+    "I can't answer right now: my language model refused my credentials or settings. Please let whoever runs me know."
+)
 TOO_SLOW = "That took too long, so I stopped. Please try again, maybe with a shorter question."
 TOO_LARGE = "That's more than I can take in at once. Could you shorten it or split it up?"
 TOO_LARGE_EVEN_ALONE = (

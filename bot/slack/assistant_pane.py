@@ -10,7 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.shared import phrases
 from bot.shared.conversation_key import ConversationKey
-from bot.slack.reply import post_notice
+from bot.slack.posting import post_notice
 from bot.slack.text import strip_user_mention, to_readable
 from bot.state.memory import Memory
 

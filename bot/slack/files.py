@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -22,6 +23,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.client import retry_after_seconds
+from bot.slack.file_limits import IMAGE_MAX_BYTES, within_request_limits
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +34,7 @@ CHUNK_BYTES = 64 * 1024
 DOWNLOAD_RETRIES = 2
 DOWNLOADS_AT_ONCE = 4  # per process: a burst of shared files does not open dozens of downloads from Slack at once
 MAX_RETRY_WAIT_SECONDS = 10.0
+UPLOAD_SIZES_KEPT = 10_000
 # Uploaded files are kept as long as the stored responses that point at them (OpenAI's 30 days), no longer.
 UPLOAD_TTL_SECONDS = 30 * 86400
 
@@ -124,6 +127,8 @@ def check_readable(file: Mapping[str, Any], max_bytes: int) -> Kind:
     size = file.get("size")
     if isinstance(size, int) and size > max_bytes:
         raise NotReadable(f"larger than the {max_bytes // MB} MB limit")
+    if kind == "image" and isinstance(size, int) and size > IMAGE_MAX_BYTES:
+        raise NotReadable(f"larger than the {IMAGE_MAX_BYTES // MB} MB OpenAI takes for an image")
     if not (file.get("url_private_download") or file.get("url_private")):
         raise NotReadable("Slack gave no link to download it")
     return kind
@@ -146,6 +151,14 @@ class FileReader:
         self.limits = limits
         self._api_host = urlsplit(slack.base_url).hostname or ""
         self._downloads = asyncio.Semaphore(DOWNLOADS_AT_ONCE)
+        # Sizes of the files this process uploaded, so that a request's files can be counted against OpenAI's
+        # per-request limits (a file_id says nothing of its size); the newest UPLOAD_SIZES_KEPT only.
+        self._uploaded_sizes: OrderedDict[str, int] = OrderedDict()
+
+    def within_request_limits(self, items: list[Part]) -> list[Part]:
+        """`items` with the images and PDFs that would take one request past OpenAI's limits named instead,
+        the oldest first (file_limits.py)."""
+        return within_request_limits(items, self._uploaded_sizes)
 
     async def parts_of(self, files: Sequence[Mapping[str, Any]], *, text_budget: int) -> list[Part]:
         """Every file of one message, in order; text files share `text_budget` characters."""
@@ -160,6 +173,8 @@ class FileReader:
         max_visual = self.limits.rebuild_max_visual
         people = [m for m in messages if m.get("user") and not m.get("bot_id")]  # bots' files are not sent
         newest_first = [f for m in reversed(people) for f in reversed(m.get("files") or []) if f.get("id")]
+        # A Slack Connect stub in history is looked up as in a live turn (files.info), not called unreadable.
+        newest_first = list(await asyncio.gather(*(self._resolve(f) for f in newest_first)))
         chosen: list[Mapping[str, Any]] = []
         notes: dict[str, list[Part]] = {}
         visual = 0
@@ -209,6 +224,8 @@ class FileReader:
             kind = check_readable(file, self.limits.max_bytes)
             async with self._downloads:
                 content = await self._download(str(file.get("url_private_download") or file.get("url_private")), file)
+            if kind == "image" and len(content) > IMAGE_MAX_BYTES:  # Slack's `size` said less
+                raise NotReadable(f"larger than the {IMAGE_MAX_BYTES // MB} MB OpenAI takes for an image")
             if kind == "image" and file.get("mimetype") == "image/gif" and is_animated_gif(content):
                 raise NotReadable("an animated GIF, which the model does not take")
             return content
@@ -295,6 +312,9 @@ class FileReader:
         except openai.OpenAIError as error:
             logger.warning("Could not upload file %s to OpenAI (%s); sending it inline", file.get("id"), error)
             return None
+        self._uploaded_sizes[uploaded.id] = len(content)
+        while len(self._uploaded_sizes) > UPLOAD_SIZES_KEPT:
+            self._uploaded_sizes.popitem(last=False)
         return uploaded.id
 
 

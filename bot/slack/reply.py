@@ -10,6 +10,13 @@ written there: a message is opened live only when the budget holds the call that
 stream's next piece or an edit waits for room, and an answer that finds none is posted whole when the
 model is done. A 429 on a write that can come later postpones this answer's next write only.
 
+A Slack stream keeps the content mode of its first payload: opened with `chunks` (tool progress as task cards),
+every later call must send `chunks`, so the answer's text goes as `markdown_text` chunks; opened with
+`markdown_text`, it takes no chunks, and tool progress shows as the thread's status line instead. The other kind
+is refused with `streaming_mode_mismatch`. When the person presses Stop, Slack takes no more (`stopped_by_user`):
+the answer keeps what it shows, nothing more is written, and the conversation's memory still advances with what
+the model answered (the model's run is not cut short).
+
 slack_sdk's `chat_stream()` helper is not used: it buffers by size (256 characters) where this paces
 by time, it holds one message's state where an answer may span several, and its first flush hides
 Slack's refusal of `chat.startStream` inside `append`; the three calls made here directly are simpler.
@@ -24,30 +31,21 @@ import time
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.shared import phrases
 from bot.slack.answer_writing import AnswerWriting
 from bot.slack.pacing import WorkspaceBudget, retry_after
+from bot.slack.posting import NOTICE_EVENT, post_markdown, post_notice
 from bot.slack.render import MESSAGE_MARKDOWN_LIMIT, cut_for_room, fallback_text, markdown_blocks, split_markdown
 
 logger = logging.getLogger(__name__)
 
-# Metadata event type on the bot's notices: a rebuild from history leaves them out of the conversation.
-NOTICE_EVENT = "bot_notice"
-
+CHUNKS_MODE, MARKDOWN_MODE = "chunks", "markdown_text"  # a stream's content mode, fixed by its first payload
+# Slack ended the stream (long streams do): the rest goes on in a new message. A stream refused for its content
+# mode (never sent by this code; a safety net) is treated the same, without streaming for the rest of the answer.
+STREAM_ENDED = frozenset({"message_not_in_streaming_state", "streaming_mode_mismatch"})
 STREAM_INTERVAL_SECONDS = 0.3  # at most this often per stream, within the workspace's budget
 UPDATE_INTERVAL_SECONDS = 1.0  # between edits of the fallback message (and tries to open one)
-
-
-async def post_notice(client: AsyncWebClient, channel: str, thread_ts: str | None, text: str) -> None:
-    """A message from the bot that is not part of the conversation (hints, errors)."""
-    await client.chat_postMessage(
-        channel=channel,
-        thread_ts=thread_ts,
-        text=text,
-        metadata={"event_type": NOTICE_EVENT, "event_payload": {}},
-    )
 
 
 class Reply:
@@ -79,6 +77,9 @@ class Reply:
         self._ts: str | None = None  # the message being written
         self._shown = ""  # what that message shows
         self._mode: str | None = None  # "stream" or "update" for the message being written
+        self._content_mode = MARKDOWN_MODE  # of the stream being written: CHUNKS_MODE or MARKDOWN_MODE
+        self._tasks_shown = False  # task cards were shown: later streams of this answer open in chunks too
+        self.stopped_by_user = False  # the person pressed Stop: Slack takes nothing more of this answer
         self._may_stream = True  # until Slack refuses a stream for this answer
         self._not_before = 0.0  # after a 429: this answer writes nothing before then (monotonic clock)
         self.posted: list[str] = []  # ts of every message of this answer
@@ -110,6 +111,8 @@ class Reply:
     async def fail(self, phrase: str) -> None:
         """End the answer after a failure: what was received plus a short note, or just `phrase`."""
         await self._stop_pump()
+        if self.stopped_by_user:
+            return  # the person stopped this answer: no note either
         try:
             if self._received.strip():
                 self._pending += "\n\n" + phrases.STREAM_CUT
@@ -120,13 +123,15 @@ class Reply:
                 await self._client.chat_stopStream(
                     channel=self._channel,
                     ts=self._ts,
-                    markdown_text=phrase,
+                    **self._content(phrase),
                     metadata={"event_type": NOTICE_EVENT, "event_payload": {}},
                 )
                 self._close()
             else:
                 await post_notice(self._client, self._channel, self._thread_ts, phrase)
         except SlackApiError as error:
+            if self._stopped_by_user(error):
+                return
             logger.error(
                 "Could not tell %s/%s about a failure: %s",
                 self._channel,
@@ -142,8 +147,12 @@ class Reply:
         client that waits out a 429.
         """
         async with self._flushing:
+            if self.stopped_by_user:
+                return True  # nothing more is shown, not even as a status line
             try:
                 if self._ts is not None and self._mode == "stream":
+                    if self._content_mode != CHUNKS_MODE:
+                        return False  # a stream opened with text takes no task cards
                     self._budget.try_take("chat.appendStream")
                     await self._wait_out_rate_limit()
                     await self._client.chat_appendStream(channel=self._channel, ts=self._ts, chunks=chunks)
@@ -163,12 +172,17 @@ class Reply:
                     recipient_user_id=self._user_id,
                 )
             except SlackApiError as error:
+                if self._stopped_by_user(error):
+                    return True
                 logger.info("Slack refused task updates in %s: %s", self._channel, error.response.get("error"))
+                if error.response.get("error") in STREAM_ENDED:
+                    self._close()  # the text goes on in a new message
                 if self._ts is None:  # the stream could not open: this answer is written without one
                     self._may_stream = False
                     self._streaming.refused(self._team_id, str(error.response.get("error")))
                 return False
             self._ts, self._shown, self._mode = response["ts"], "", "stream"
+            self._content_mode, self._tasks_shown = CHUNKS_MODE, True
             self.posted.append(response["ts"])
             return True
 
@@ -186,7 +200,9 @@ class Reply:
                 try:
                     await self._flush(final=False)
                 except SlackApiError as error:
+                    # Slack refuses even a new message here: the end of the answer tries once more, no sooner.
                     logger.warning("Streaming to %s failed: %s", self._channel, error.response.get("error"))
+                    return
             interval = STREAM_INTERVAL_SECONDS if self._mode == "stream" else UPDATE_INTERVAL_SECONDS
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._done.wait(), interval)
@@ -196,7 +212,7 @@ class Reply:
         async with self._flushing:
             text, self._pending = self._pending, ""
             try:
-                while text:
+                while text and not self.stopped_by_user:
                     if final and self._ts is None:  # nothing live to finish: the rest in as few messages as it takes
                         parts = split_markdown(text)
                         for n, part in enumerate(parts):
@@ -215,13 +231,18 @@ class Reply:
                     if final and self._ts is not None:
                         await self._show("", last=True)
             finally:
-                self._pending = text + self._pending  # not shown: try again with the next flush
+                if self.stopped_by_user:
+                    self._pending = ""  # the person stopped the answer: the rest is not shown
+                else:
+                    self._pending = text + self._pending  # not shown: try again with the next flush
 
     async def _show(self, text: str, *, last: bool) -> bool:
         """Add `text` to the message being written (opening one if there is room); `last` closes it.
 
         Returns False when nothing was written now; a write with `last` always lands (or raises).
         """
+        if self.stopped_by_user:
+            return True
         if self._ts is None:
             if not text:
                 return True
@@ -237,19 +258,26 @@ class Reply:
         try:
             if last:
                 await self._wait_out_rate_limit()
-                await self._client.chat_stopStream(channel=self._channel, ts=self._ts, markdown_text=text or None)
+                await self._client.chat_stopStream(channel=self._channel, ts=self._ts, **self._content(text))
             elif not text:
                 return True
             elif not self._may_write_now("chat.appendStream"):
                 return False
             else:
-                await self._eager_client.chat_appendStream(channel=self._channel, ts=self._ts, markdown_text=text)
+                await self._eager_client.chat_appendStream(channel=self._channel, ts=self._ts, **self._content(text))
         except SlackApiError as error:
-            if self._postponed(error):
+            if self._postponed(error) or self._stopped_by_user(error):
                 return False
-            if error.response.get("error") != "message_not_in_streaming_state":
-                raise
-            # Slack ended this stream on its own (long streams do): go on in a new message.
+            code = error.response.get("error")
+            if code in STREAM_ENDED:
+                logger.info(
+                    "Slack ended the stream in %s (%s): the answer goes on in a new message", self._channel, code
+                )
+            else:  # the stream cannot take more: the message keeps what it shows, the rest is posted after it
+                logger.warning("Slack refused a stream in %s (%s): the rest is posted instead", self._channel, code)
+                self._may_stream = False
+                if not last:  # (when the stop itself was refused, asking again would be refused again)
+                    await self._end_stream_quietly()
             self._close()
             return await self._show(text, last=last)
         self._shown += text
@@ -269,19 +297,26 @@ class Reply:
             "text": fallback_text(shown),
             "blocks": markdown_blocks(shown),
         }
-        if last:  # the edit reserved when the message was opened
-            await self._wait_out_rate_limit()
-            await self._client.chat_update(**edit)
-            self._close()
-            return True
-        if not self._may_write_now("chat.update"):
-            return False
         try:
+            if last:  # the edit reserved when the message was opened
+                await self._wait_out_rate_limit()
+                await self._client.chat_update(**edit)
+                self._close()
+                return True
+            if not self._may_write_now("chat.update"):
+                return False
             await self._eager_client.chat_update(**edit)
         except SlackApiError as error:
             if self._postponed(error):
                 return False
-            raise
+            # The message cannot be edited (deleted, too old, refused): it keeps what it shows, the rest is posted.
+            logger.warning(
+                "Slack refused an edit in %s (%s): the rest is posted instead",
+                self._channel,
+                error.response.get("error"),
+            )
+            self._close()
+            return await self._show(text, last=last)
         self._shown = shown
         return True
 
@@ -289,11 +324,13 @@ class Reply:
         """Open a live message with `text`, if the budget holds the call that will close it."""
         live_stream = self._may_stream and self._thread_ts and self._streaming.available(self._team_id)
         if live_stream and self._budget.try_take("chat.startStream", "chat.stopStream"):
+            # After task cards, a new stream opens in chunks too: a later tool's progress can still show in it.
+            self._content_mode = CHUNKS_MODE if self._tasks_shown else MARKDOWN_MODE
             try:
                 response = await self._eager_client.chat_startStream(
                     channel=self._channel,
                     thread_ts=self._thread_ts,
-                    markdown_text=text,
+                    **self._content(text),
                     recipient_team_id=self._recipient_team_id,
                     recipient_user_id=self._user_id,
                 )
@@ -311,14 +348,36 @@ class Reply:
         return True
 
     async def _post(self, text: str) -> str:
-        response: Any = await self._client.chat_postMessage(
-            channel=self._channel, thread_ts=self._thread_ts, text=fallback_text(text), blocks=markdown_blocks(text)
-        )
-        self.posted.append(response["ts"])
-        return str(response["ts"])
+        ts = await post_markdown(self._client, self._channel, self._thread_ts, text)
+        self.posted.append(ts)
+        return ts
 
     def _close(self) -> None:
         self._ts, self._shown, self._mode = None, "", None
+
+    async def _end_stream_quietly(self) -> None:
+        """Stop a stream Slack refused to extend, so it does not show as still being written (if Slack lets us)."""
+        with contextlib.suppress(SlackApiError):
+            await self._eager_client.chat_stopStream(channel=self._channel, ts=self._ts)
+
+    def _content(self, text: str) -> dict[str, Any]:
+        """`text` as the stream being written takes it: a `markdown_text` chunk in a chunks stream."""
+        if not text:
+            return {}
+        if self._content_mode == CHUNKS_MODE:
+            return {"chunks": [{"type": "markdown_text", "text": text}]}
+        return {"markdown_text": text}
+
+    def _stopped_by_user(self, error: SlackApiError) -> bool:
+        """The person pressed Stop: Slack takes no more of this answer, which keeps what it shows."""
+        if error.response.get("error") != "stopped_by_user":
+            return False
+        if not self.stopped_by_user:
+            logger.info("The answer in %s was stopped by the person: nothing more is written", self._channel)
+        self.stopped_by_user = True
+        self._pending = ""
+        self._close()
+        return True
 
     def _may_write_now(self, method: str) -> bool:
         return time.monotonic() >= self._not_before and self._budget.try_take(method)

@@ -12,7 +12,8 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.model.agent import TurnContext, TurnOutput, failure_phrase
+from bot.model.agent import TurnContext, TurnOutput
+from bot.model.errors import failure_phrase
 from bot.model.memory import ModelMemory, RunPlan
 from bot.model.note_tools import NotesScope
 from bot.model.notes_input import TurnNotes
@@ -26,7 +27,8 @@ from bot.slack.answer_writing import AnswerWriting
 from bot.slack.assistant_pane import set_thread_title, thread_title
 from bot.slack.files import FileReader
 from bot.slack.people import People
-from bot.slack.reply import Reply, post_notice
+from bot.slack.posting import post_notice
+from bot.slack.reply import Reply
 from bot.slack.status import StatusCue
 from bot.slack.text import mentioned_user_ids
 from bot.state.memory import Memory, Turn

@@ -12,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.model.input_items import InputItem, Part, alternate_roles, fit_budget, with_files
 from bot.slack.files import not_readable_note
-from bot.slack.reply import NOTICE_EVENT
+from bot.slack.posting import NOTICE_EVENT
 from bot.slack.text import mentioned_user_ids, mentions_user, people_in, strip_leading_mention, to_readable
 from bot.state.thread_state import ts_value
 from bot.turn.routing import is_reset_request

@@ -13,7 +13,8 @@ import openai
 from agents import Agent
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.model.agent import ContextOverflow, TurnContext, TurnOutput, run_turn
+from bot.model.agent import TurnContext, TurnOutput, run_turn
+from bot.model.errors import ContextOverflow
 from bot.model.input_items import content_chars, with_files
 from bot.model.memory import ModelMemory, RunPlan
 from bot.model.notes_input import TurnNotes
@@ -95,7 +96,7 @@ class ModelRun:
         async def run(plan: RunPlan, how: str) -> tuple[RunPlan, TurnOutput]:
             # Notes go in the user turn, before the message: all of them unless the chain already holds them.
             notes = await turn.notes.item(chained=how == "chained") if turn.notes else None
-            items = [*plan.history, *([notes] if notes else []), current]
+            items = self._files.within_request_limits([*plan.history, *([notes] if notes else []), current])
             output = await self._call_model(key, items, turn, plan.run_options, on_text)
             return plan, replace(output, how=how)
 
@@ -113,6 +114,8 @@ class ModelRun:
             await memory.forget(key, superseded)
         room = self._budget_chars - content_chars(current)
         earlier = await self._rebuild(message, recall, prefetched, room)
+        if earlier:  # what is seeded (into a conversation, say) goes with this turn's message: fit them together
+            earlier = self._files.within_request_limits([*earlier, current])[:-1]
         plan = await memory.seed(key, earlier)
         try:
             return await run(plan, "rebuilt" if earlier else "new")

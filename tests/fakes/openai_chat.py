@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 if TYPE_CHECKING:
-    from .openai import FakeOpenAI
+    from .openai.server import FakeOpenAI
 
 JSON = dict[str, Any]
 
@@ -38,7 +38,8 @@ def _text(content: object) -> str:
 
 
 async def _create(request: web.Request, fake: FakeOpenAI) -> web.StreamResponse:
-    from .openai import RecordedRequest, _ApiError, _error_body, _rendered, _usage, split_text
+    from .openai.contract import check_parameters
+    from .openai.wire import ApiError, RecordedRequest, error_body, rendered_prompt, split_text, usage_of
 
     raw = await request.read()
     rec = RecordedRequest(
@@ -51,11 +52,12 @@ async def _create(request: web.Request, fake: FakeOpenAI) -> web.StreamResponse:
     try:
         rec.body = body = fake._parse_body(raw)
         fake._check_auth(request)
+        check_parameters("chat.completions.create", body)
         messages = body.get("messages")
         if not body.get("model") or not isinstance(messages, list) or not messages:
             missing = "model" if not body.get("model") else "messages"
-            raise _ApiError(
-                400, _error_body(f"Missing required parameter: '{missing}'.", "invalid_request_error", missing)
+            raise ApiError(
+                400, error_body(f"Missing required parameter: '{missing}'.", "invalid_request_error", missing)
             )
         system = [_text(m.get("content")) for m in messages if m.get("role") in ("system", "developer")]
         turns = [
@@ -68,15 +70,15 @@ async def _create(request: web.Request, fake: FakeOpenAI) -> web.StreamResponse:
         rec.stream = body.get("stream") is True
         rec.store = body.get("store") is True  # Chat Completions stores nothing unless asked
         await fake._pause()
-        if fake._failures:
-            failure = fake._failures.popleft()
-            raise _ApiError(failure.status, failure.body, failure.headers)
-    except _ApiError as err:
+        failure = fake.take_failure("model")
+        if failure is not None:
+            raise ApiError(failure.status, failure.body, failure.headers)
+    except ApiError as err:
         rec.status = err.status
         return web.json_response(err.body, status=err.status, headers=err.headers)
     text = rec.reply_text = fake._next_reply(rec)
     completion_id, created = "chatcmpl-" + secrets.token_hex(12), int(time.time())
-    usage = _usage(_rendered(rec.instructions, rec.context), text, 0)
+    usage = usage_of(rendered_prompt(rec.instructions, rec.context), text, 0)
     counts = {
         "prompt_tokens": usage["input_tokens"],
         "completion_tokens": usage["output_tokens"],

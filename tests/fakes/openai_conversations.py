@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,10 +30,11 @@ MAX_ITEMS_PER_CALL = 20
 
 
 class ConversationError(Exception):
-    def __init__(self, status: int, body: JSON) -> None:
+    def __init__(self, status: int, body: JSON, headers: dict[str, str] | None = None) -> None:
         super().__init__(f"HTTP {status}: {body}")
         self.status = status
         self.body = body
+        self.headers = headers or {}
 
 
 def _error(message: str, param: str | None, code: str | None = None) -> JSON:
@@ -73,9 +75,11 @@ def conversation_id_of(param: object) -> str | None:
 class FakeConversations:
     """The conversations the fake holds, and the HTTP handlers that serve them."""
 
-    def __init__(self) -> None:
+    def __init__(self, take_failure: Callable[[str], Any] = lambda _kind: None) -> None:
+        self.take_failure = take_failure  # a failure queued by a test (FakeOpenAI.fail_next(endpoint=...)), or None
         self.stored: dict[str, StoredConversation] = {}
-        self.calls: list[tuple[str, str, int]] = []  # (method, path, number of items sent)
+        self.calls: list[tuple[str, str, int]] = []  # (method, path, number of items sent), of calls that succeed
+        self.attempts: list[str] = []  # "METHOD /path" of every call, refused ones included
 
     def install(self, app: web.Application) -> None:
         app.router.add_post("/v1/conversations", self._create)
@@ -102,12 +106,19 @@ class FakeConversations:
 
     # -- handlers
 
+    def _injected_failure(self, request: web.Request) -> None:
+        self.attempts.append(f"{request.method} {request.path.removeprefix('/v1')}")
+        failure = self.take_failure("conversation_items" if request.path.endswith("/items") else "conversations")
+        if failure is not None:
+            raise ConversationError(failure.status, failure.body, failure.headers)
+
     async def _create(self, request: web.Request) -> web.Response:
         try:
-            body = await _body(request)
+            body = await _body(request, "conversations.create")
+            self._injected_failure(request)
             items = _items(body.get("items") or [], "items")
         except ConversationError as err:
-            return web.json_response(err.body, status=err.status)
+            return web.json_response(err.body, status=err.status, headers=err.headers)
         self.calls.append(("POST", "/conversations", len(items)))
         metadata = body.get("metadata") or {}
         stored = StoredConversation("conv_" + secrets.token_hex(24), int(time.time()), metadata, _with_ids(items))
@@ -118,28 +129,33 @@ class FakeConversations:
         stored = self.stored.get(request.match_info["id"])
         if stored is None:
             err = not_found(request.match_info["id"])
-            return web.json_response(err.body, status=err.status)
+            return web.json_response(err.body, status=err.status, headers=err.headers)
         return web.json_response(stored.resource())
 
     async def _delete(self, request: web.Request) -> web.Response:
         conversation_id = request.match_info["id"]
         self.calls.append(("DELETE", f"/conversations/{conversation_id}", 0))
+        try:
+            self._injected_failure(request)
+        except ConversationError as err:
+            return web.json_response(err.body, status=err.status, headers=err.headers)
         if conversation_id not in self.stored:
             err = not_found(conversation_id)
-            return web.json_response(err.body, status=err.status)
+            return web.json_response(err.body, status=err.status, headers=err.headers)
         self.forget(conversation_id)
         return web.json_response({"id": conversation_id, "object": "conversation.deleted", "deleted": True})
 
     async def _add_items(self, request: web.Request) -> web.Response:
         conversation_id = request.match_info["id"]
         try:
-            body = await _body(request)
+            body = await _body(request, "conversations.items.create")
+            self._injected_failure(request)
             items = _items(body.get("items"), "items")
             stored = self.stored.get(conversation_id)
             if stored is None:
                 raise not_found(conversation_id)
         except ConversationError as err:
-            return web.json_response(err.body, status=err.status)
+            return web.json_response(err.body, status=err.status, headers=err.headers)
         self.calls.append(("POST", f"/conversations/{conversation_id}/items", len(items)))
         added = _with_ids(items)
         stored.items.extend(added)
@@ -149,18 +165,22 @@ class FakeConversations:
         stored = self.stored.get(request.match_info["id"])
         if stored is None:
             err = not_found(request.match_info["id"])
-            return web.json_response(err.body, status=err.status)
+            return web.json_response(err.body, status=err.status, headers=err.headers)
         limit = int(request.query.get("limit", "20"))
         return web.json_response(_item_list(stored.items[:limit], has_more=len(stored.items) > limit))
 
 
-async def _body(request: web.Request) -> JSON:
+async def _body(request: web.Request, endpoint: str) -> JSON:
+    from .openai.contract import accepted_parameters  # here: the package imports this module
+
     try:
         body = json.loads(await request.read() or b"{}")
     except ValueError:
         body = None
     if not isinstance(body, dict):
         raise ConversationError(400, _error("We could not parse the JSON body of your request.", None))
+    for name in sorted(set(body) - accepted_parameters(endpoint)):  # as OpenAI refuses an unknown parameter
+        raise ConversationError(400, _error(f"Unknown parameter: '{name}'.", name, "unknown_parameter"))
     return body
 
 

@@ -18,7 +18,7 @@ import binascii
 import hashlib
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +49,8 @@ class Upload:
 @dataclass
 class OpenAIFiles:
     uploads: dict[str, Upload] = field(default_factory=dict)
+    take_failure: Callable[[], Any] = lambda: None  # a failure queued by a test (FakeOpenAI.fail_next), or None
+    upload_requests: int = 0
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_post("/v1/files", self._create)
@@ -60,9 +62,10 @@ class OpenAIFiles:
 
     def hashes_in(self, items: list[dict[str, Any]]) -> list[str]:
         """The files (as hashes of their bytes) that input items carry, in order; refuses malformed parts."""
-        return [self.hash_of(content) for content in self._contents(items)]
+        return [self.hash_of(content) for _kind, _where, content in self.contents_in(items)]
 
-    def _contents(self, items: list[dict[str, Any]]) -> Iterator[bytes]:
+    def contents_in(self, items: list[dict[str, Any]]) -> Iterator[tuple[str, str, bytes]]:
+        """(kind "image" or "file", where, bytes) of each image and file part, in order; refuses malformed parts."""
         for i, item in enumerate(items):
             content = item.get("content")
             if not isinstance(content, list):
@@ -72,9 +75,9 @@ class OpenAIFiles:
                 if not isinstance(part, dict):
                     continue
                 if part.get("type") == "input_image":
-                    yield self._image(part, where)
+                    yield "image", where, self._image(part, where)
                 elif part.get("type") == "input_file":
-                    yield self._file(part, where)
+                    yield "file", where, self._file(part, where)
 
     def _image(self, part: dict[str, Any], where: str) -> bytes:
         if part.get("file_id"):
@@ -104,7 +107,18 @@ class OpenAIFiles:
         return upload.content
 
     async def _create(self, request: web.Request) -> web.Response:
+        from .openai.contract import accepted_parameters  # here: the package imports this module
+
+        self.upload_requests += 1
         form = await request.post()
+        failure = self.take_failure()
+        if failure is not None:
+            return web.json_response(failure.body, status=failure.status, headers=failure.headers)
+        for key in form:  # multipart names: file, purpose, expires_after[anchor], expires_after[seconds]
+            if key.split("[")[0] not in accepted_parameters("files.create"):
+                error = _error(f"Unknown parameter: '{key}'.", key)
+                error["error"]["code"] = "unknown_parameter"
+                return web.json_response(error, status=400)
         upload = form.get("file")
         purpose = str(form.get("purpose") or "")
         if not isinstance(upload, web.FileField):

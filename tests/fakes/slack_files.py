@@ -103,7 +103,7 @@ class SlackFiles:
     # ---- Web API method
 
     def info(self, args: dict[str, Any]) -> dict[str, Any]:
-        from .slack import SlackError
+        from .slack.errors import SlackError
 
         stored = self.stored.get(str(args.get("file") or ""))
         if stored is None:

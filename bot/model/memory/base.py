@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
+import openai
 from agents import ModelSettings
 
 from bot.model.agent import TurnOutput
@@ -15,6 +17,19 @@ from bot.shared.conversation_key import ConversationKey
 
 class MemoryGone(Exception):
     """The memory a reference names is gone (expired, deleted, not found): rebuild from Slack."""
+
+
+_MISSING_FILE = re.compile(r"\bfile\b.*\bnot found\b|no such file object", re.IGNORECASE)
+
+
+def is_missing_file(error: BaseException) -> bool:
+    """A file the memory refers to is gone at OpenAI (uploaded files expire after 30 days, while a chain or a
+    conversation may live longer): the memory cannot be continued, and a rebuild uploads the files again.
+    OpenAI does not document this refusal's shape; a 400 or 404 naming a `file_id` or saying so is taken as it."""
+    if not isinstance(error, openai.APIStatusError) or error.status_code not in (400, 404):
+        return False
+    param = str(getattr(error, "param", "") or "")
+    return param.endswith("file_id") or bool(_MISSING_FILE.search(str(getattr(error, "message", "") or error)))
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from agents import ModelSettings
 from openai import AsyncOpenAI
 
 from bot.model.agent import TurnOutput
-from bot.model.memory.base import InputItem, ModelMemory, RunPlan
+from bot.model.memory.base import InputItem, ModelMemory, RunPlan, is_missing_file
 from bot.shared.conversation_key import ConversationKey
 
 logger = logging.getLogger(__name__)
@@ -63,5 +63,7 @@ class ConversationsMemory(ModelMemory):
             return False
         if getattr(error, "code", None) == "model_not_found":
             return False
+        if is_missing_file(error):
+            return True
         message = str(getattr(error, "message", "") or error).lower()
         return getattr(error, "param", None) == "conversation" or "conversation" in message

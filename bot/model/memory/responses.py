@@ -8,7 +8,7 @@ import openai
 from agents import ModelSettings
 
 from bot.model.agent import TurnOutput
-from bot.model.memory.base import InputItem, ModelMemory, RunPlan
+from bot.model.memory.base import InputItem, ModelMemory, RunPlan, is_missing_file
 from bot.shared.conversation_key import ConversationKey
 
 
@@ -34,7 +34,7 @@ class ResponsesMemory(ModelMemory):
         """Nothing to do: an unchained response expires on its own at OpenAI."""
 
     def is_gone(self, error: BaseException) -> bool:
-        return isinstance(error, openai.APIStatusError) and is_expired_chain(error)
+        return isinstance(error, openai.APIStatusError) and (is_expired_chain(error) or is_missing_file(error))
 
 
 def is_expired_chain(error: openai.APIStatusError) -> bool:

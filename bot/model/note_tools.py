@@ -64,13 +64,12 @@ def _scope(ctx: RunContextWrapper[Any]) -> NotesScope:
 
 @function_tool
 async def remember(ctx: RunContextWrapper[Any], note: str, about: Literal["me", "channel"]) -> str:
-    """Save a long-term note that later conversations will see. Use it when the person asks you to remember
-    something ("remember that...", "from now on..."), or states a lasting preference or fact about themselves.
-    Never save something about anyone else, nor secrets.
+    """Save a long-term note for later conversations: when the person asks you to remember something, or states
+    a lasting preference or fact about themselves. Never about anyone else; never secrets.
 
     Args:
-        note: One short sentence in the third person, e.g. "prefers answers in French" (at most 300 characters).
-        about: "me": a note about the person speaking; "channel": a note for everyone in this channel.
+        note: One short third-person sentence, e.g. "prefers answers in French" (at most 300 characters).
+        about: "me": the person speaking; "channel": everyone in this channel.
     """
     scope = _scope(ctx)
     text = " ".join(note.split())
@@ -106,11 +105,10 @@ async def remember(ctx: RunContextWrapper[Any], note: str, about: Literal["me", 
 
 @function_tool
 async def forget(ctx: RunContextWrapper[Any], note_id: str) -> str:
-    """Forget one long-term note, by the id shown in brackets (e.g. "a1b2c3"), of the person speaking or of
-    this channel. Use it when the person asks you to forget something, or a note is no longer true.
+    """Forget a long-term note of the person speaking or of this channel, by its id (shown in brackets).
 
     Args:
-        note_id: The note's id, without brackets.
+        note_id: The id, e.g. a1b2c3.
     """
     scope = _scope(ctx)
     wanted = note_id.strip().strip("[]")
@@ -135,8 +133,7 @@ async def forget(ctx: RunContextWrapper[Any], note_id: str) -> str:
 
 @function_tool
 async def list_notes(ctx: RunContextWrapper[Any]) -> str:
-    """List the long-term notes usable here, with their ids: the person's own and this channel's. Use it when
-    asked what you remember."""
+    """List the long-term notes usable here, with their ids (when asked what you remember)."""
     scope = _scope(ctx)
     person = await scope.store.read(scope.person_key)
     channel = None if scope.private else await scope.store.read(scope.channel_key)

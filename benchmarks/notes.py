@@ -28,6 +28,7 @@ class TurnFigures:
     request_bytes: int
     notes_sent: bool  # the bot added notes (all of them, or a change) to this turn's request
     round_trips: int
+    commands: int  # Redis commands, those inside scripts included (INFO commandstats)
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ async def _thread(stack: Stack, app: AppProcess, turns: int, change_before: int)
         if turn == change_before:
             await store.add(store.person_key("T0001", ALICE), "prefers short answers", origin="C0")
         first = len(stack.model.requests)
+        await stack.reset_redis_stats()
         before = await stack.redis_round_trips()
         if turn == 1:
             await mention(stack, app, channel, question(1))
@@ -81,11 +83,12 @@ async def _thread(stack: Stack, app: AppProcess, turns: int, change_before: int)
             await follow_up(stack, app, channel, thread_ts, question(turn), user=ALICE)
         await asyncio.sleep(SETTLE_SECONDS)
         trips = await stack.redis_round_trips() - before - 1  # less this read's own
+        commands = sum((await stack.redis_commands()).values())
         requests = stack.model.requests[first:]
         sent = bool(requests) and any(
             role == "user" and text.startswith(NOTES_HEADER) for role, text in requests[0].input_texts
         )
-        figures[turn] = TurnFigures(sum(r.raw_bytes for r in requests), sent, trips)
+        figures[turn] = TurnFigures(sum(r.raw_bytes for r in requests), sent, trips, commands)
     return figures
 
 
@@ -119,11 +122,8 @@ def render_notes(figures: NotesFigures | None) -> list[str]:
         )
     sent_on = [t for t in on if on[t].notes_sent]
     row("turns whose request carried notes", ", ".join(map(str, sent_on)) or "none", "—", f"1 and {change}")
-    row(
-        "Redis round trips per turn: first turn",
-        f"{on[1].round_trips}",
-        f"{off[1].round_trips}" if 1 in off else "—",
-    )
+    row("Redis round trips (socket reads) at turn 1", f"{on[1].round_trips}", f"{off[1].round_trips}")
+    row("Redis commands at turn 1 (scripts' included)", f"{on[1].commands}", f"{off[1].commands}")
     if quiet:
         row(
             "Redis round trips per chained turn, no change (median)",
@@ -142,4 +142,5 @@ def render_notes(figures: NotesFigures | None) -> list[str]:
             f"{on[change].round_trips}",
             f"{off[change].round_trips}",
         )
+        row(f"Redis commands at turn {change}", f"{on[change].commands}", f"{off[change].commands}")
     return lines

@@ -242,6 +242,28 @@ async def test_the_model_cannot_write_a_note_about_someone_else(start_bot, slack
     assert list((await notes_of(bot, BOB)).values()) == ["Alice hates meetings"]
 
 
+async def test_what_do_you_remember_about_me_lists_only_the_notes_usable_there(start_bot, slack, model):
+    bot = await start_bot()
+    model.reply_with(*remembers(FRENCH))
+    await ask(bot, slack, DM, ALICE, "answer in French from now on")
+    model.reply_with(*remembers("works on payments"))
+    await ask(bot, slack, "C1", ALICE, "remember I work on payments")
+
+    def listed(request) -> str:
+        role, output = request.input_texts[-1]
+        assert role == "function_call_output"
+        return f"Here is what I remember: {output}"
+
+    model.reply_with(CallTool("list_notes", {}), listed)
+    in_dm = await ask(bot, slack, DM, ALICE, "what do you remember about me?", n=2)
+    assert FRENCH in in_dm["answer"]["text"] and "works on payments" in in_dm["answer"]["text"]
+    model.reply_with(CallTool("list_notes", {}), listed)
+    in_channel = await ask(bot, slack, "C2", ALICE, "what do you remember about me?")
+    assert "works on payments" in in_channel["answer"]["text"]
+    assert FRENCH not in in_channel["answer"]["text"]  # a DM's note is not shown in a channel
+    assert "1 more note(s) saved in direct messages" in in_channel["answer"]["text"]
+
+
 # Bounds, settings, and the person's control ----------------------------------------------------------
 
 

@@ -37,7 +37,6 @@ class TurnNotes:
             owners.append(_Owner(CHANNEL_OWNER, scope.channel_key, f"About this channel (<#{scope.channel_id}>)"))
         self._owners = owners
         self._sent = SentNotes.decode(sent)  # what the conversation holds once this turn's item is sent
-        self.reads = 0  # Redis round trips spent here (the benchmark reports them)
 
     @property
     def sent(self) -> str:
@@ -60,7 +59,6 @@ class TurnNotes:
                 version = await self._version(owner)
                 if version is None or version == before[0]:
                     continue  # unchanged, or Redis is away: the conversation keeps what it has
-            self.reads += 1
             notes = await self.scope.store.read(owner.key)
             if notes is None:
                 continue  # Redis is away: no notes this turn, and none recorded as sent
@@ -83,7 +81,6 @@ class TurnNotes:
     async def _version(self, owner: _Owner) -> str | None:
         if self._versions is not None and owner.name in self._versions:
             return self._versions[owner.name]
-        self.reads += 1
         return await self.scope.store.version(owner.key)
 
 

@@ -242,6 +242,30 @@ async def test_the_model_cannot_write_a_note_about_someone_else(start_bot, slack
     assert list((await notes_of(bot, BOB)).values()) == ["Alice hates meetings"]
 
 
+@pytest.mark.parametrize("memory_mode", ["responses"])
+async def test_anyone_in_the_channel_may_forget_a_channel_note_and_a_dm_has_no_channel_notes(start_bot, slack, model):
+    bot = await start_bot()
+    model.reply_with(*remembers(FRIDAYS, about="channel"))
+    await ask(bot, slack, "C1", ALICE, "remember for this channel: deploys freeze on Fridays")
+    channel_notes = await bot.bot.notes.read(bot.bot.notes.channel_key(bot.team_id, "C1"))
+    [note] = channel_notes.notes
+
+    model.reply_with(CallTool("forget", {"note_id": note.id}), "Done.")
+    forgot = await ask(bot, slack, "C1", BOB, "forget the Friday freeze")
+    assert forgot["answer"]["text"].endswith(f"Channel memory updated: forgot “{FRIDAYS}”")
+    await ask(bot, slack, "C1", ALICE, "can I deploy on Friday?")
+    assert FRIDAYS not in known_in(model.last_request)
+
+    model.reply_with(
+        *remembers("the team is remote", about="channel"),
+    )
+    refused = await ask(bot, slack, DM, ALICE, "remember for this channel: the team is remote")
+    assert "Memory updated" not in refused["answer"]["text"]
+    role, output = model.last_request.input_texts[-1]
+    assert role == "function_call_output" and 'about="me"' in output  # the model is told to save it as hers
+    assert (await bot.bot.notes.read(bot.bot.notes.channel_key(bot.team_id, DM))).notes == ()
+
+
 async def test_what_do_you_remember_about_me_lists_only_the_notes_usable_there(start_bot, slack, model):
     bot = await start_bot()
     model.reply_with(*remembers(FRENCH))

@@ -24,7 +24,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
     except SettingsError as error:
-        print(f"Cannot start: {error}", file=sys.stderr)
+        if len(error.problems) == 1:
+            print(f"Cannot start: {error}", file=sys.stderr)
+        else:
+            print(f"Cannot start: {len(error.problems)} settings need fixing:", file=sys.stderr)
+            for problem in error.problems:
+                print(f"  {problem}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level, secrets=settings.secrets)
     if settings.web_concurrency > 1:

@@ -94,6 +94,19 @@ class RedisServer:
         assert self.process is not None
         self.process.send_signal(signal.SIGCONT)
 
+    def unread_requests(self) -> int:
+        """Connections whose requests wait, unread, in the server's socket (a frozen server's backlog):
+        the kernel's receive queue of each established socket on the server's port (Linux's /proc/net/tcp)."""
+        waiting = 0
+        with open("/proc/net/tcp") as table:
+            for line in list(table)[1:]:
+                fields = line.split()
+                local_port = int(fields[1].split(":")[1], 16)
+                established = fields[3] == "01"
+                receive_queue = int(fields[4].split(":")[1], 16)
+                waiting += local_port == self.port and established and receive_queue > 0
+        return waiting
+
 
 def sign(body: str, *, secret: str = SIGNING_SECRET, timestamp: int | None = None) -> dict[str, str]:
     timestamp = int(time.time()) if timestamp is None else timestamp

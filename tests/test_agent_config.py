@@ -55,14 +55,16 @@ def test_each_mistake_in_the_file_is_named_on_a_line_of_its_own(tmp_path):
 
     assert sorted(caught.value.lines) == sorted(
         [
-            "unknown key 'colour' (known: channels, instructions, max_turns, mcp_servers, model, web_search)",
+            "unknown key 'colour' (known: channels, instructions, max_turns, mcp_servers, model, slack_search, "
+            "web_search)",
             "[mcp_servers.tickets]: unknown key 'tool' (known: headers, timeout, tools, url)",
             "[mcp_servers.tickets]: url must be an http(s) URL, got 'tickets.example.com/mcp'",
             "[mcp_servers.tickets]: header 'Authorization' names ${NOT_SET_ANYWHERE}, "
             "which is not set in the environment",
             "[mcp_servers.tickets]: timeout must be a number of seconds above 0 and at most 600",
             "[mcp_servers.docs]: tools must be a list of names",
-            "[channels.C0SUPPORT]: unknown key 'modle' (known: instructions, mcp_servers, model, web_search)",
+            "[channels.C0SUPPORT]: unknown key 'modle' (known: instructions, mcp_servers, model, slack_search, "
+            "web_search)",
             "[channels.C0SUPPORT]: mcp_servers names 'wiki', which no [mcp_servers.wiki] section defines",
             "[channels.general]: 'general' is not a Slack channel id (like C0123ABCD)",
             "web_search must be true or false",

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from bot.listeners.shortcuts import CALLBACK_ID
+from bot.listeners.shortcuts import CALLBACK_ID, SUMMARIZE_CALLBACK_ID
 
 ROOT = Path(__file__).parents[1]
 
@@ -18,6 +18,8 @@ SCOPES_OF_METHOD: dict[str, tuple[str, ...]] = {
     "assistant_threads_setStatus": ("chat:write", "assistant:write"),
     "assistant_threads_setSuggestedPrompts": ("assistant:write",),
     "assistant_threads_setTitle": ("assistant:write",),
+    "assistant_search_context": ("search:read.public",),
+    "assistant_search_info": ("search:read.public",),
     "chat_postMessage": ("chat:write",),
     "chat_postEphemeral": ("chat:write",),
     "chat_update": ("chat:write",),
@@ -26,6 +28,8 @@ SCOPES_OF_METHOD: dict[str, tuple[str, ...]] = {
     "chat_stopStream": ("chat:write",),
     "conversations_replies": ("channels:history",),
     "conversations_history": ("im:history",),
+    "conversations_open": ("im:write", "mpim:write", "channels:manage", "groups:write"),
+    "conversations_info": ("channels:read", "groups:read", "im:read", "mpim:read"),
     "files_info": ("files:read",),
     "reactions_add": ("reactions:write",),
     "reactions_remove": ("reactions:write",),
@@ -76,9 +80,10 @@ def test_the_app_is_subscribed_to_every_event_the_bot_answers():
 def test_reset_is_there_as_a_command_and_as_a_message_shortcut():
     features = manifest()["features"]
     assert [c["command"] for c in features["slash_commands"]] == ["/reset"]
-    [shortcut] = features["shortcuts"]
-    assert (shortcut["type"], shortcut["callback_id"], shortcut["name"]) == (
+    reset, summarize = features["shortcuts"]
+    assert (reset["type"], reset["callback_id"], reset["name"]) == ("message", CALLBACK_ID, "Reset this thread")
+    assert (summarize["type"], summarize["callback_id"], summarize["name"]) == (
         "message",
-        CALLBACK_ID,
-        "Reset this thread",
+        SUMMARIZE_CALLBACK_ID,
+        "Summarize this thread",
     )

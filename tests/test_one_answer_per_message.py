@@ -3,9 +3,36 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 
 from conftest import ALICE
-from harness import say
+from harness import BotUnderTest, RedisServer, say
+
+STALL_SECONDS = 1.5  # the event loop busy elsewhere: longer than Redis is given to answer (0.5 s)
+
+
+async def _until_requests_reach(redis_server: RedisServer, requests: int) -> None:
+    """Until `requests` requests reached Redis (frozen meanwhile), unread."""
+    deadline = time.monotonic() + 30
+    while redis_server.unread_requests() < requests:
+        assert time.monotonic() < deadline, "the requests never reached Redis"
+        await asyncio.sleep(0.01)
+
+
+async def _until_redis_is(bot: BotUnderTest, *, up: bool) -> None:
+    deadline = time.monotonic() + 30
+    while (await bot.health())["redis"] is not up:
+        assert time.monotonic() < deadline, f"/healthz never said redis={up}"
+        await asyncio.sleep(0.05)
+
+
+async def _stall_the_event_loop_while_redis_answers(redis_server: RedisServer, requests: int) -> None:
+    """Redis answers while the bot's event loop is stalled, as on a saturated machine: the answers are
+    there, unread, when the loop comes back, by then later than Redis is given to answer."""
+    await _until_requests_reach(redis_server, requests)
+    redis_server.thaw()
+    time.sleep(STALL_SECONDS)  # noqa: ASYNC251 - the point: a callback that blocks the bot's loop
 
 
 async def test_slacks_retries_of_a_mention_get_one_answer(bot, slack, model):
@@ -62,6 +89,70 @@ async def test_while_redis_is_down_one_process_still_answers_each_message_once(s
     await asyncio.sleep(0.3)
     assert len(slack.bot_messages("C1", question["ts"])) == 1
     assert len(model.requests) == 1
+
+
+async def test_a_stalled_event_loop_is_not_taken_for_a_redis_outage_by_two_processes(
+    start_bot, slack, model, redis_server, caplog
+):
+    caplog.set_level(logging.WARNING)
+    first, second = await start_bot(redis_url=redis_server.url), await start_bot(redis_url=redis_server.url)
+    question = slack.post_user_message("C1", ALICE, "<@UBOT> one answer, please")
+
+    redis_server.freeze()
+    await first.send_event(question)
+    await second.mention(question)  # its twin, delivered to the other process
+    await _stall_the_event_loop_while_redis_answers(redis_server, requests=2)
+
+    await slack.wait_for_bot_messages("C1", question["ts"], 1)
+    await first.settled()
+    await second.settled()
+    assert len(slack.bot_messages("C1", question["ts"])) == 1
+    assert len(model.requests) == 1
+    assert not [r for r in caplog.records if "Redis is unreachable" in r.getMessage()]
+
+
+async def test_a_message_whose_claim_timed_out_while_redis_stalled_is_answered_once_by_two_processes(
+    start_bot, slack, model, redis_server
+):
+    first, second = await start_bot(redis_url=redis_server.url), await start_bot(redis_url=redis_server.url)
+    question = slack.post_user_message("C1", ALICE, "<@UBOT> one answer, please")
+
+    redis_server.freeze()  # Redis itself stalls: a long fork, a failover
+    await first.send_event(question)
+    await second.mention(question)  # its twin, delivered to the other process
+    await _until_requests_reach(redis_server, 2)
+    for bot in (first, second):
+        await _until_redis_is(bot, up=False)  # each gave up waiting, not knowing whether its claim was made
+    redis_server.thaw()  # and Redis, back, runs both claims: one wins
+
+    await slack.wait_for_bot_messages("C1", question["ts"], 1)
+    await first.settled()
+    await second.settled()
+    assert len(slack.bot_messages("C1", question["ts"])) == 1
+    assert len(model.requests) == 1
+
+
+async def test_follow_ups_during_a_stalled_event_loop_are_still_chained(start_bot, slack, model, redis_server, caplog):
+    caplog.set_level(logging.WARNING)
+    bot = await start_bot(redis_url=redis_server.url)
+    threads = []
+    for channel in ("C1", "C2"):
+        question = await say(bot, slack, channel, ALICE, f"<@UBOT> the word in {channel} is {channel.lower()}")
+        await slack.wait_for_bot_messages(channel, question["ts"], 1)
+        threads.append((channel, question["ts"], model.requests[-1].response_id))
+    await bot.settled()
+
+    redis_server.freeze()
+    for channel, thread, _ in threads:
+        await say(bot, slack, channel, ALICE, "which word?", thread_ts=thread)
+    await _stall_the_event_loop_while_redis_answers(redis_server, requests=2)
+
+    for channel, thread, _ in threads:
+        await slack.wait_for_bot_messages(channel, thread, 2)
+    follow_ups = [r for r in model.requests if r.last_user_text.endswith("which word?")]
+    # Each continued its own thread's memory; a turn taken for one during an outage would be rebuilt instead.
+    assert sorted(str(r.previous_response_id) for r in follow_ups) == sorted(answered for *_, answered in threads)
+    assert not [r for r in caplog.records if "Redis is unreachable" in r.getMessage()]
 
 
 async def test_slack_gets_its_answer_while_the_model_is_still_thinking(bot, slack, model):

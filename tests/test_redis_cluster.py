@@ -89,3 +89,59 @@ async def test_on_a_cluster_slash_reset_is_honoured_by_a_rebuild(start_bot, slac
 
     await slack.wait_for_bot_messages("C9", question["ts"], 2)
     assert "banana" not in " ".join(_said(model.requests[-1].context))
+
+
+async def test_on_a_cluster_local_memory_keeps_each_threads_transcript(start_bot, slack, model, cluster):
+    bot = await start_bot(redis_url=cluster.url, memory_mode="local")
+    threads = {}
+    for channel in ("C1", "C2", "C3"):  # conversations whose keys live on different nodes
+        question = await say(bot, slack, channel, ALICE, f"<@UBOT> in {channel} the word is {channel.lower()}")
+        threads[channel] = question["ts"]
+        await slack.wait_for_bot_messages(channel, threads[channel], 1)
+    await bot.settled()
+
+    for channel, thread in threads.items():
+        [answer] = slack.bot_messages(channel, thread)
+        await say(bot, slack, channel, BOB, "which word?", thread_ts=thread)  # no mention: still its thread
+        await slack.wait_for_bot_messages(channel, thread, 2)
+        assert model.requests[-1].context == [  # the earlier turns, from the transcript
+            ("user", f"alice (<@UALICE>): in {channel} the word is {channel.lower()}"),
+            ("assistant", answer["text"]),
+            ("user", "bob (<@UBOB>): which word?"),
+        ]
+    assert slack.calls_to("conversations.replies") == []  # remembered, not rebuilt from Slack
+
+
+async def test_on_a_cluster_local_memory_counts_each_persons_tokens(start_bot, slack, model, cluster):
+    bot = await start_bot(redis_url=cluster.url, memory_mode="local", daily_token_budget_per_user=100)
+    question = await say(bot, slack, "C5", ALICE, "<@UBOT> what's our deploy checklist?")
+    await slack.wait_for_bot_messages("C5", question["ts"], 1)  # the instructions alone are over 100 tokens
+
+    await say(bot, slack, "C5", ALICE, "and the rollback plan?", thread_ts=question["ts"])
+
+    answers = await slack.wait_for_bot_messages("C5", question["ts"], 2)
+    assert "resets at midnight UTC" in answers[-1]["text"]
+    assert len(model.requests) == 1
+
+
+async def test_on_a_cluster_a_reset_in_local_memory_leaves_its_note_and_forgets_the_transcript(
+    start_bot, slack, model, cluster
+):
+    bot = await start_bot(redis_url=cluster.url, memory_mode="local")
+    question = await say(bot, slack, "C4", ALICE, "<@UBOT> the secret is banana")
+    thread = question["ts"]
+    await slack.wait_for_bot_messages("C4", thread, 1)
+    await say(bot, slack, "C4", ALICE, "got it?", thread_ts=thread)
+    await slack.wait_for_bot_messages("C4", thread, 2)
+    assert "banana" in " ".join(_said(model.requests[-1].context))
+    assert slack.calls_to("conversations.replies") == []  # the transcript was there to forget
+    await bot.settled()
+
+    chosen = slack.messages("C4", thread)[-1]
+    await bot.shortcut("reset_thread", channel_id="C4", user_id=BOB, message=chosen, response_url=slack.response_url())
+    await slack.wait_for_bot_messages("C4", thread, 3)
+    assert slack.bot_messages("C4", thread)[-1]["text"].startswith("<@UBOB> cleared my memory of this thread.")
+
+    await say(bot, slack, "C4", ALICE, "what is the secret?", thread_ts=thread)
+    await slack.wait_for_bot_messages("C4", thread, 4)
+    assert model.requests[-1].context == [("user", "alice (<@UALICE>): what is the secret?")]

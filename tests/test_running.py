@@ -271,21 +271,25 @@ def test_a_missing_or_malformed_setting_is_named_with_where_to_get_it(env, expec
     assert str(raised.value).startswith(expected)
 
 
-async def test_start_up_stops_with_one_clear_line_and_no_traceback(tmp_path, slack, model):
-    (tmp_path / ".env").write_text("SLACK_SIGNING_SECRET=from-dotenv\n")  # read, but the token is still missing
+async def test_start_up_names_every_missing_setting_at_once_with_where_to_get_it_and_no_traceback(
+    tmp_path, slack, model
+):
+    (tmp_path / ".env").write_text("SLACK_SIGNING_SECRET=from-dotenv\n")  # read, but the tokens are still missing
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "bot",
         cwd=tmp_path,
-        env=env_for_subprocess(PYTHONPATH=str(Path(__file__).parents[1])),
+        env=env_for_subprocess(PYTHONPATH=str(Path(__file__).parents[1]), PORT="http"),
         stderr=asyncio.subprocess.PIPE,
     )
     _out, err = await process.communicate()
     assert process.returncode == 2
     assert err.decode().strip().splitlines() == [
-        "Cannot start: SLACK_BOT_TOKEN is not set: get it from Slack app settings > OAuth & Permissions "
-        "> Bot User OAuth Token."
+        "Cannot start: 3 settings need fixing:",
+        "  SLACK_BOT_TOKEN is not set: get it from Slack app settings > OAuth & Permissions > Bot User OAuth Token.",
+        "  OPENAI_API_KEY is not set: get it from https://platform.openai.com/api-keys (or your gateway's key).",
+        "  PORT must be a number, got 'http'.",
     ]
 
     # A token Slack refuses is caught at start-up too, in one line.
@@ -296,6 +300,21 @@ async def test_start_up_stops_with_one_clear_line_and_no_traceback(tmp_path, sla
     assert code == 1
     assert "Traceback" not in log
     assert log.strip().splitlines()[-1].startswith("Cannot start: Slack refused SLACK_BOT_TOKEN (invalid_auth)")
+
+
+def test_every_problem_with_the_settings_is_named_in_one_go():
+    env = {"SLACK_BOT_TOKEN": "xapp-wrong-kind", "MAX_FILE_MB": "500", "MEMORY_MODE": "redis", "LOG_LEVEL": "loud"}
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env(env)
+    assert [problem.split(":")[0].split(" ")[0] for problem in raised.value.problems] == [
+        "SLACK_BOT_TOKEN",
+        "SLACK_SIGNING_SECRET",
+        "OPENAI_API_KEY",
+        "LOG_LEVEL",
+        "MAX_FILE_MB",
+        "MEMORY_MODE",
+    ]
+    assert "Slack app settings > OAuth & Permissions" in raised.value.problems[0]  # where to get it, as for one
 
 
 def test_dotenv_is_read_without_overriding_the_environment(tmp_path, monkeypatch):

@@ -189,7 +189,10 @@ async def test_errors_while_streaming_an_answer(start_bot, slack, model, method)
         *shown, last = texts(slack, s)
         assert last == later, s
         if s.expected == "stopped":  # the person pressed Stop: what was shown stays, nothing after it
-            assert len(shown) == 1 and answer.startswith(shown[0]) and shown[0] != answer, s
+            assert len(shown) == 1 and answer.startswith(shown[0]), s
+            # Refused at chat.stopStream, the answer may all have been appended already (a loaded machine
+            # flushes late); refused at an append, the rest was never shown.
+            assert shown[0] != answer or method == "chat.stopStream", s
         else:  # the whole answer, once: in one message, or cut where Slack stopped taking it
             assert "".join(shown) == answer, s
             # Cut where Slack stopped taking it; a refused stop that had nothing left to add leaves one message.

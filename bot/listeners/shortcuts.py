@@ -1,4 +1,5 @@
-"""The "Reset this thread" message shortcut: forget the thread of the chosen message."""
+"""Message shortcuts: "Reset this thread" forgets the chosen message's thread; "Summarize this thread" sends the
+person a summary of it in their DM with the bot."""
 
 from __future__ import annotations
 
@@ -13,8 +14,10 @@ from bot.shared import phrases
 from bot.shared.conversation_key import ConversationKey
 from bot.turn.conversation import Conversations
 from bot.turn.routing import workspace_of
+from bot.turn.thread_summary import summarize_thread_in_dm
 
 CALLBACK_ID = "reset_thread"
+SUMMARIZE_CALLBACK_ID = "summarize_thread"
 
 
 def thread_of_shortcut(body: dict[str, Any], team_id: str) -> ConversationKey | None:
@@ -42,4 +45,24 @@ def register(app: AsyncApp, conversations: Conversations) -> None:
         await conversations.reset_thread(key, user_id=(body.get("user") or {}).get("id") or "")
         await respond(text=phrases.RESET_THREAD, response_type="ephemeral", replace_original=False)
 
+    async def on_summarize_thread(
+        ack: AsyncAck, body: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+    ) -> None:
+        await ack()
+        key = thread_of_shortcut(body, workspace_of(context))
+        user = body.get("user") or {}
+        if key is None or not key.thread_ts:
+            await respond(text=phrases.SUMMARY_NOT_A_THREAD, response_type="ephemeral", replace_original=False)
+            return
+        sent = await summarize_thread_in_dm(
+            conversations,
+            conversations.client,
+            key,
+            user_id=user.get("id") or "",
+            user_team_id=user.get("team_id") or key.team_id,
+        )
+        if not sent:
+            await respond(text=phrases.SUMMARY_NO_DM, response_type="ephemeral", replace_original=False)
+
     app.shortcut(CALLBACK_ID)(on_reset_thread)
+    app.shortcut(SUMMARIZE_CALLBACK_ID)(on_summarize_thread)

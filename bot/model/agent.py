@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import openai
 from agents import (
@@ -24,6 +24,7 @@ from openai import AsyncOpenAI
 
 from bot.model.errors import ContextOverflow, StreamFailed, is_context_overflow, stream_failure
 from bot.model.usage import TurnUsage
+from bot.shared.quoted import SearchFound
 
 if TYPE_CHECKING:
     from bot.model.note_tools import NotesScope
@@ -34,6 +35,18 @@ every user message starts with its author as "Name (<@USERID>):", and ends with 
 it mentions. Answer the latest message, keeping in mind who said what. To mention someone, write <@USERID> exactly. \
 Write in GitHub-flavoured Markdown (headings, lists, tables, fenced code) and keep answers as \
 short as the question allows."""
+
+
+class WorkspaceSearcher(Protocol):
+    """Searches Slack as the person asking, keeping only what this place may show (bot.slack.workspace_search)."""
+
+    async def search(self, query: str) -> SearchFound: ...
+
+
+@dataclass(frozen=True)
+class Source:
+    title: str
+    url: str
 
 
 @dataclass(frozen=True)
@@ -47,14 +60,14 @@ class TurnContext:
     people: dict[str, str] = field(default_factory=dict)  # user id -> name, for those mentioned
     # Long-term notes this turn may read and write (the speaker's, the channel's); None: long-term memory is off.
     notes: NotesScope | None = field(default=None, compare=False, repr=False)
+    # The `action_token` of the message event that started the turn: Slack's search acts as its author.
+    action_token: str = field(default="", repr=False)
+    # Searching the workspace for this turn (None: not here, not now); `search_slack` uses it.
+    workspace_search: WorkspaceSearcher | None = field(default=None, compare=False, repr=False)
     # Tool calls that failed in this run (noted by the tools' failure handler, read for progress and logs).
     failed_tool_calls: set[str] = field(default_factory=set, compare=False, repr=False)
-
-
-@dataclass(frozen=True)
-class Source:
-    title: str
-    url: str
+    # Slack messages the tools showed the model, listed under the answer as permalinks.
+    quoted_sources: list[Source] = field(default_factory=list, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -179,10 +192,11 @@ async def run_turn(
     except BaseException:
         result.cancel()
         raise
+    text = streamed or str(result.final_output or "")
     return TurnOutput(
-        text=streamed or str(result.final_output or ""),
+        text=text,
         response_id=result.last_response_id or "",
-        sources=cited_sources(result.new_items),
+        sources=_with_quoted(cited_sources(result.new_items), context.quoted_sources, text),
         usage=TurnUsage.of_run(result.context_wrapper.usage),
         compacted=compacted or any(i.type == "compaction_item" for i in result.new_items),
         items=[dict(item) for item in result.to_input_list()],
@@ -228,3 +242,11 @@ def cited_sources(items: list[Any]) -> tuple[Source, ...]:
                 if getattr(annotation, "type", "") == "url_citation" and annotation.url not in sources:
                     sources[annotation.url] = Source(title=annotation.title or annotation.url, url=annotation.url)
     return tuple(sources.values())
+
+
+def _with_quoted(cited: tuple[Source, ...], quoted: list[Source], text: str) -> tuple[Source, ...]:
+    """The web pages cited, then the Slack messages used: those the answer links, or (when it links none) every
+    message the tools showed the model."""
+    used = [source for source in quoted if source.url in text] or quoted
+    urls = {source.url for source in cited}
+    return cited + tuple(source for source in used if source.url not in urls)

@@ -17,9 +17,9 @@ DEFAULT_PATH = "agent.toml"
 DEFAULT_MCP_TIMEOUT_SECONDS = 10.0
 DEFAULT_MAX_TURNS = 8
 
-_TOP_KEYS = {"instructions", "model", "web_search", "max_turns", "mcp_servers", "channels"}
+_TOP_KEYS = {"instructions", "model", "web_search", "slack_search", "max_turns", "mcp_servers", "channels"}
 _SERVER_KEYS = {"url", "headers", "tools", "timeout"}
-_CHANNEL_KEYS = {"instructions", "model", "web_search", "mcp_servers"}
+_CHANNEL_KEYS = {"instructions", "model", "web_search", "slack_search", "mcp_servers"}
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 _SERVER_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -50,6 +50,7 @@ class ChannelConfig:
     instructions: str | None = None
     model: str | None = None
     web_search: bool | None = None
+    slack_search: bool | None = None
     mcp_servers: tuple[str, ...] | None = None
 
 
@@ -58,6 +59,7 @@ class AgentConfig:
     instructions: str = ""
     model: str | None = None
     web_search: bool = False
+    slack_search: bool = True  # on wherever the bot token holds search:read.public
     max_turns: int = DEFAULT_MAX_TURNS
     mcp_servers: tuple[McpServerConfig, ...] = ()
     channels: Mapping[str, ChannelConfig] = field(default_factory=dict)
@@ -72,6 +74,7 @@ class ChannelSetup:
     model: str | None
     web_search: bool
     mcp_servers: tuple[str, ...]
+    slack_search: bool = True
 
 
 def setup_for_channel(config: AgentConfig, channel_id: str) -> ChannelSetup:
@@ -82,6 +85,7 @@ def setup_for_channel(config: AgentConfig, channel_id: str) -> ChannelSetup:
         model=channel.model or config.model,
         web_search=config.web_search if channel.web_search is None else channel.web_search,
         mcp_servers=every_server if channel.mcp_servers is None else channel.mcp_servers,
+        slack_search=config.slack_search if channel.slack_search is None else channel.slack_search,
     )
 
 
@@ -132,6 +136,7 @@ def parse_agent_config(raw: Mapping[str, Any], *, path: str, env: Mapping[str, s
         instructions=checker.text(raw, "instructions", "") or "",
         model=checker.text(raw, "model", None),
         web_search=checker.boolean(raw, "web_search", False) or False,
+        slack_search=bool(checker.boolean(raw, "slack_search", True)),
         max_turns=checker.count(raw, "max_turns", DEFAULT_MAX_TURNS),
         mcp_servers=servers,
         channels=channels,
@@ -246,6 +251,7 @@ class _Checker:
             instructions=self.text(section, "instructions", None, where),
             model=self.text(section, "model", None, where),
             web_search=self.boolean(section, "web_search", None, where),
+            slack_search=self.boolean(section, "slack_search", None, where),
             mcp_servers=servers,
         )
 

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.model.agent import WEB_SEARCH, Source, ToolActivity
+from bot.model.slack_search_tool import TOOL_NAME as SEARCH_SLACK
 from bot.shared import phrases
 
 logger = logging.getLogger(__name__)
@@ -20,10 +21,14 @@ ShowLine = Callable[[str], Awaitable[None]]
 
 
 def task_title(tool: str) -> str:
+    if tool == SEARCH_SLACK:
+        return phrases.SEARCHING_SLACK
     return phrases.SEARCHING_WEB if tool == WEB_SEARCH else phrases.CALLING_TOOL.format(tool=tool)
 
 
 def status_line(tool: str) -> str:
+    if tool == SEARCH_SLACK:
+        return phrases.SEARCHING_SLACK_STATUS
     return phrases.SEARCHING_WEB_STATUS if tool == WEB_SEARCH else phrases.CALLING_TOOL_STATUS.format(tool=tool)
 
 

@@ -11,6 +11,8 @@ from bot.model.agent import TurnContext
 from bot.model.config import AgentConfig, setup_for_channel
 from bot.model.mcp_servers import McpServers
 from bot.model.note_tools import NOTE_TOOLS
+from bot.model.slack_search_tool import search_slack_tool
+from bot.shared.quoted import SEARCH_SCOPE
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +35,7 @@ class AgentTools:
         default_model: str,
         base_instructions: str = "",
         long_term_memory: bool = False,
+        granted_scopes: frozenset[str] = frozenset(),
     ) -> None:
         self.config = config
         self._build = build
@@ -42,6 +45,10 @@ class AgentTools:
         self._agents: dict[tuple[str, str], Agent[TurnContext]] = {}
         self._web_search_refused = False
         self.mcp = McpServers(config.mcp_servers)
+        # Slack search is on by default where the bot token holds its scope; agent.toml may turn it off.
+        self.granted_scopes = granted_scopes  # the bot token's, from the start-up auth.test
+        self.slack_search_granted = SEARCH_SCOPE in granted_scopes
+        self._search_slack = search_slack_tool()
 
     @property
     def max_turns(self) -> int:
@@ -52,9 +59,10 @@ class AgentTools:
         await self.mcp.start()
         if self.config.path:
             logger.info(
-                "Agent set-up from %s: web search %s, %d MCP server(s), %d channel section(s)",
+                "Agent set-up from %s: web search %s, Slack search %s, %d MCP server(s), %d channel section(s)",
                 self.config.path,
                 "on" if self.config.web_search else "off",
+                "on" if self.slack_search_on("") else "off",
                 len(self.config.mcp_servers),
                 len(self.config.channels),
             )
@@ -62,12 +70,18 @@ class AgentTools:
     async def close(self) -> None:
         await self.mcp.close()
 
+    def slack_search_on(self, channel_id: str) -> bool:
+        """The scope is granted and agent.toml leaves it on (at the top, and in this channel's section)."""
+        return self.slack_search_granted and setup_for_channel(self.config, channel_id).slack_search
+
     async def for_channel(self, channel_id: str) -> Agent[TurnContext]:
         setup = setup_for_channel(self.config, channel_id)
         agent = self._agent(setup.model or self._default_model, setup.instructions)
         tools: list[Tool] = [WebSearchTool()] if setup.web_search and self._web_search_allowed(agent) else []
         if self.long_term_memory:
             tools += NOTE_TOOLS
+        if self.slack_search_granted and setup.slack_search:
+            tools.append(self._search_slack)  # offered only in turns that carry an action token (is_enabled)
         servers = await self.mcp.usable(setup.mcp_servers)
         if not tools and not servers:
             return agent

@@ -28,6 +28,14 @@ class TurnUsage:
             reasoning_tokens=usage.output_tokens_details.reasoning_tokens or 0,
         )
 
+    def __add__(self, other: TurnUsage) -> TurnUsage:
+        return TurnUsage(
+            input_tokens=self.input_tokens + other.input_tokens,
+            cached_tokens=self.cached_tokens + other.cached_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            reasoning_tokens=self.reasoning_tokens + other.reasoning_tokens,
+        )
+
     @property
     def total_tokens(self) -> int:
         """What the daily budget counts: every input token (cached or not) and every output token."""

@@ -102,7 +102,7 @@ async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embe
     except AgentConfigError as error:
         lines = "\n".join(f"  - {line}" for line in error.lines)
         raise StartupError(f"{error.path} has {len(error.lines)} mistake(s):\n{lines}") from None
-    bot = BotIdentity(user_id=auth["user_id"], bot_id=auth.get("bot_id") or "")
+    bot = BotIdentity(user_id=auth["user_id"], bot_id=auth.get("bot_id") or "", workspace_url=auth.get("url") or "")
 
     embedded = None
     redis_url = settings.redis_url
@@ -153,6 +153,7 @@ async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embe
         default_model=settings.openai_model,
         base_instructions=settings.bot_instructions,
         long_term_memory=settings.long_term_memory,
+        granted_scopes=granted_scopes(auth),
     )
     await tools.start()
     conversations = Conversations(
@@ -205,6 +206,13 @@ async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embe
         bolt, conversations, pane, home_tab, remembered=remembered, allowed_bot_ids=settings.allowed_bot_ids
     )
     return Bot(settings, bolt, conversations, guard, slack, openai_client, embedded, tools, home_tab, notes)
+
+
+def granted_scopes(auth: Any) -> frozenset[str]:
+    """The bot token's scopes, which Slack lists in the `x-oauth-scopes` header of every Web API answer."""
+    headers = {str(k).lower(): v for k, v in (getattr(auth, "headers", None) or {}).items()}
+    header = str(headers.get("x-oauth-scopes") or "")
+    return frozenset(scope.strip() for scope in header.split(",") if scope.strip())
 
 
 def configure_tracing(settings: Settings) -> None:

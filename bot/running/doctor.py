@@ -29,9 +29,11 @@ from bot.model.mcp_servers import probe
 from bot.running.logs import redact
 from bot.running.processes import EMBEDDED_REDIS_DIR, run_event_loop
 from bot.running.settings import Settings, SettingsError
+from bot.shared.quoted import SEARCH_SCOPE
 from bot.slack.client import build_client
+from bot.slack.workspace_search import search_info
 from bot.state.embedded_redis import EmbeddedRedis, directory_problem, running_server_url
-from bot.state.redis_link import connect
+from bot.state.redis_link import answered_within, connect
 
 CHECK_TIMEOUT_SECONDS = 30.0
 Status = Literal["ok", "FAILED", "skipped"]
@@ -128,7 +130,7 @@ async def check_redis(checkup: Checkup) -> Outcome:
     if url:
         client = (await connect(url)).client
         try:
-            info = await client.info("server")
+            info = await answered_within(client.info("server"))
         except (RedisError, OSError) as error:
             return failed(
                 f"{_without_password(url)} does not answer ({type(error).__name__})",
@@ -223,6 +225,23 @@ async def check_mcp_servers(checkup: Checkup) -> Outcome:
     return passed("; ".join(f"{p.name}: {p.detail}" for p in probes))
 
 
+async def check_slack_search(checkup: Checkup) -> Outcome:
+    if checkup.granted_scopes is None:
+        return skipped("needs a working bot token (Slack lists its scopes in each answer)")
+    if SEARCH_SCOPE not in checkup.granted_scopes:
+        return skipped(f"off: the bot token lacks {SEARCH_SCOPE} (add it to search public channels as the asker)")
+    try:
+        semantic = await search_info(checkup.slack)
+    except SlackApiError as error:
+        return failed(
+            f"assistant.search.info refused ({error.response.get('error')})",
+            "Slack's Real-time Search may not be available on this workspace's plan; "
+            "set slack_search = false in agent.toml to stop offering it",
+        )
+    kind = "semantic (AI) and keyword" if semantic else "keyword (semantic AI search is off for the workspace)"
+    return passed(f"on: {kind} search of public channels, as the person asking")
+
+
 CHECKS: list[tuple[str, Check]] = [
     ("Slack bot token", check_bot_token),
     ("bot scopes", check_bot_scopes),
@@ -231,6 +250,7 @@ CHECKS: list[tuple[str, Check]] = [
     ("model", check_model),
     ("stored responses", check_stored_responses),
     ("MCP servers", check_mcp_servers),
+    ("Slack search", check_slack_search),
 ]
 
 
@@ -298,7 +318,8 @@ def main() -> int:
     try:
         settings = Settings.from_env()
     except SettingsError as error:
-        print(render([("settings", failed(str(error), "fix the setting in .env or the environment"))]))
+        fix = "fix the setting in .env or the environment"
+        print(render([("settings", failed(problem, fix)) for problem in error.problems]))
         return 1
     results = run_event_loop(diagnose(settings, manifest_path=find_manifest()))
     print(render(results))

@@ -18,7 +18,11 @@ SOCKET_MODE_MAX_CONNECTIONS = 10
 
 
 class SettingsError(Exception):
-    """A setting is missing or malformed; the message names it and where to get it."""
+    """Settings are missing or malformed: one line each, naming the setting and where to get it."""
+
+    def __init__(self, problems: list[str] | str) -> None:
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("\n".join(self.problems))
 
 
 @dataclass(frozen=True)
@@ -89,18 +93,19 @@ class Settings:
         )
         signing_secret = reader.text("SLACK_SIGNING_SECRET")
         if not app_token and not signing_secret:
-            raise SettingsError(
+            reader.problem(
                 "SLACK_SIGNING_SECRET is not set: HTTP mode needs it to verify Slack's requests "
                 "(Slack app settings > Basic Information > Signing Secret), "
                 "or set SLACK_APP_TOKEN to use Socket Mode."
             )
         web_concurrency = int(reader.number("WEB_CONCURRENCY", 1, minimum=1, maximum=64))
         if app_token and web_concurrency > SOCKET_MODE_MAX_CONNECTIONS:
-            raise SettingsError(
+            reader.problem(
                 f"WEB_CONCURRENCY must be at most {SOCKET_MODE_MAX_CONNECTIONS} in Socket Mode (Slack allows an app "
                 f"{SOCKET_MODE_MAX_CONNECTIONS} connections), got {web_concurrency}."
             )
-        return cls(
+        # Every setting is read before any is reported: an admin fixes them all in one go, not one per start.
+        values = dict(
             slack_bot_token=bot_token,
             slack_app_token=app_token,
             slack_signing_secret=signing_secret,
@@ -132,11 +137,18 @@ class Settings:
             long_term_memory=reader.choice("LONG_TERM_MEMORY", "on", ("on", "off"), upper=False) == "on",
             memory_notes_max=int(reader.number("MEMORY_NOTES_MAX", 50, minimum=1, maximum=500)),
         )
+        if reader.problems:
+            raise SettingsError(reader.problems)
+        return cls(**values)
 
 
 @dataclass(frozen=True)
 class _Reader:
     env: Mapping[str, str]
+    problems: list[str] = field(default_factory=list)
+
+    def problem(self, message: str) -> None:
+        self.problems.append(message)
 
     def text(self, name: str) -> str:
         return self.env.get(name, "").strip()
@@ -144,15 +156,15 @@ class _Reader:
     def required(self, name: str, *, where: str, prefix: str = "") -> str:
         value = self.text(name)
         if not value:
-            raise SettingsError(f"{name} is not set: get it from {where}.")
-        if prefix and not value.startswith(prefix):
-            raise SettingsError(f"{name} should start with '{prefix}': get it from {where}.")
+            self.problem(f"{name} is not set: get it from {where}.")
+        elif prefix and not value.startswith(prefix):
+            self.problem(f"{name} should start with '{prefix}': get it from {where}.")
         return value
 
     def optional_token(self, name: str, *, prefix: str, where: str) -> str:
         value = self.text(name)
         if value and not value.startswith(prefix):
-            raise SettingsError(f"{name} should start with '{prefix}': get it from {where}.")
+            self.problem(f"{name} should start with '{prefix}': get it from {where}.")
         return value
 
     def number(self, name: str, default: float, *, minimum: float, maximum: float | None = None) -> float:
@@ -162,16 +174,19 @@ class _Reader:
         try:
             value = float(raw)
         except ValueError:
-            raise SettingsError(f"{name} must be a number, got {raw!r}.") from None
+            self.problem(f"{name} must be a number, got {raw!r}.")
+            return default
         if value < minimum or (maximum is not None and value > maximum):
             bounds = f"at least {minimum:g}" + (f" and at most {maximum:g}" if maximum is not None else "")
-            raise SettingsError(f"{name} must be {bounds}, got {raw!r}.")
+            self.problem(f"{name} must be {bounds}, got {raw!r}.")
+            return default
         return value
 
     def url(self, name: str, default: str, *, trailing_slash: bool) -> str:
         value = self.text(name) or default
         if not value.startswith(("http://", "https://")):
-            raise SettingsError(f"{name} must be an http(s) URL, got {value!r}.")
+            self.problem(f"{name} must be an http(s) URL, got {value!r}.")
+            return default
         if trailing_slash and not value.endswith("/"):
             value += "/"
         return value
@@ -180,14 +195,16 @@ class _Reader:
         value = self.text(name) or default
         value = value.upper() if upper else value.lower()
         if value not in choices:
-            raise SettingsError(f"{name} must be one of {', '.join(choices)}, got {value!r}.")
+            self.problem(f"{name} must be one of {', '.join(choices)}, got {value!r}.")
+            return default
         return value
 
     def memory_choice(self) -> dict[str, str]:
+        known = len(self.problems)
         mode = self.choice("MEMORY_MODE", "responses", MEMORY_MODES, upper=False)
         api = self.choice("OPENAI_API", "responses", OPENAI_APIS, upper=False)
-        if api == "chat_completions" and mode != "local":
-            raise SettingsError(
+        if api == "chat_completions" and mode != "local" and len(self.problems) == known:
+            self.problem(
                 f"OPENAI_API=chat_completions needs MEMORY_MODE=local: Chat Completions cannot use "
                 f"memory kept at the model provider (MEMORY_MODE={mode})."
             )

@@ -53,6 +53,15 @@ CALLING_TOOL = "Calling `{tool}`…"
 SEARCHING_WEB_STATUS = "is searching the web…"
 CALLING_TOOL_STATUS = "is calling {tool}…"
 SOURCES = "Sources"
+SEARCHING_SLACK = "Searching Slack…"
+SEARCHING_SLACK_STATUS = "is searching Slack…"
+WRITING_SUMMARY_STATUS = "is writing the summary…"
+SUMMARY_NOTE = "Here is a summary of <{link}|this thread> in <#{channel}>, only for you. Ask me anything about it."
+SUMMARY_REQUEST = (
+    "Summarize this Slack thread for me: its key points, what was decided, what is still open, and who does what."
+)
+SUMMARY_NOT_A_THREAD = "There's no thread there for me to summarize."
+SUMMARY_NO_DM = "I couldn't open a direct message with you to send the summary, sorry. Please try again."
 STREAM_CUT = "_(My answer was cut off here. Please ask again if you need the rest.)_"
 
 RESET_THREAD = "Done: I've forgotten this thread. What's said from now on starts fresh."

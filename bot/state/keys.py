@@ -80,15 +80,11 @@ class Keys:
 
     def notes_in_begin(self, key: ConversationKey, user_id: str) -> list[str]:
         """The notes whose versions a turn's begin script reads: the channel's, and the speaker's on one Redis
-        (on a cluster it lives on another node). No speaker: none."""
+        (on a cluster it lives on another node: the turn reads it when it needs it). No speaker: none."""
         if not user_id:
             return []
         channel = self.channel_notes(key.team_id, key.channel_id)
         return [channel] if self._hash_tags else [channel, self.person_notes(key.team_id, user_id)]
-
-    def notes_apart(self, key: ConversationKey, user_id: str) -> str:
-        """The speaker's notes when the begin script cannot read them (a cluster); "" otherwise."""
-        return self.person_notes(key.team_id, user_id) if user_id and self._hash_tags else ""
 
     def name(self, team_id: str, user_id: str) -> str:
         return f"{self._prefix}:{team_id}:name:{self.slot(team_id) + ':' if self._hash_tags else ''}{user_id}"

@@ -16,18 +16,19 @@ import logging
 import time
 import uuid
 
-from agents.extensions.memory import RedisSession
+from agents.memory import Session
 from redis.asyncio.lock import Lock
 from redis.exceptions import LockError
 
 from bot.shared.conversation_key import ConversationKey
 from bot.state.keys import LOCK_TIMEOUT_SECONDS, QUEUE_TTL_SECONDS, RESET_TTL_SECONDS, SEEN_TTL_SECONDS, Keys
 from bot.state.name_cache import NameCache
-from bot.state.notes import notes_versions, with_version_read
-from bot.state.outage import OutageLedger
+from bot.state.notes import notes_versions
+from bot.state.outage import LocalLocks, OutageLedger
 from bot.state.redis_link import RedisGuard, RedisUnavailable, lock_token
 from bot.state.scripts import BEGIN_SCRIPT, FINISH_SCRIPT, WAIT_SCRIPT
 from bot.state.thread_state import Recall, ThreadState, latest_ts, now_ts, ts_value
+from bot.state.transcript import open_transcript
 from bot.state.turn_place import Turn
 from bot.state.usage_counters import UsageCounters
 
@@ -35,6 +36,8 @@ logger = logging.getLogger(__name__)
 
 LOCK_POLL_SECONDS = 0.02  # the next in line
 QUEUED_POLL_SECONDS = 0.2  # those behind it: a burst in one thread must not become a storm of Redis calls
+# A claim that timed out waits this long for Redis to come back and say whose it is (a probe a second).
+RECHECK_SECONDS = 2.5
 # A waiter at the head of the queue that does not take a free lock for this long is gone.
 ABANDONED_WAITER_SECONDS = 2.0
 
@@ -54,7 +57,7 @@ class Memory:
         self._outage = OutageLedger()  # written while Redis was away, replayed when it is back
         self.usage = UsageCounters(guard, self._keys, thread_ttl_seconds=thread_ttl_seconds)
         self.names = NameCache(guard, self._keys)
-        self._local_locks: dict[ConversationKey, tuple[asyncio.Lock, int]] = {}  # lock, turns using it
+        self.local_locks = LocalLocks()  # turns in order while Redis is unreachable
 
     # The turn -------------------------------------------------------------------------------------
     async def begin_turn(
@@ -67,16 +70,27 @@ class Memory:
         neither joins nor queues when Redis knows nothing of the thread. `joins`: from now on the bot
         is part of the thread. `answers`: take a place in the conversation's line, and the lock if free.
         """
+        seen_key = self._keys.seen(key.team_id, key.channel_id, ts)
+        async with self._outage.claiming(seen_key) as first_here:
+            if not first_here:
+                return None
+            return await self._begin_claimed(
+                key, ts, notes_of, requires_part=requires_part, joins=joins, answers=answers
+            )
+
+    async def _begin_claimed(
+        self, key: ConversationKey, ts: str, notes_of: str, *, requires_part: bool, joins: bool, answers: bool
+    ) -> Turn | None:
+        """`begin_turn` for the one delivery of a message this process is asking Redis about; `notes_of`: the
+        speaker whose long-term notes' version the script reads too, with the channel's ("" for none)."""
         keys = self._keys
         seen_key = keys.seen(key.team_id, key.channel_id, ts)
-        if self._outage.has_seen(seen_key):
-            return None
         token = uuid.uuid4().hex
         joined_with = ThreadState(stored_at=time.time()).encode() if joins else ""
         sent = self._guard.up
         try:
-            begin = self._guard.run(
-                lambda r: self._begin(
+            reply = await self._guard.run(
+                ask := lambda r: self._begin(
                     keys=[
                         seen_key,
                         keys.thread(key),
@@ -86,7 +100,7 @@ class Memory:
                         keys.viewing(key),
                         keys.queue(key),
                         keys.lock(key),
-                        *keys.notes_in_begin(key, notes_of),  # `notes_of`: the speaker ("" for no notes)
+                        *keys.notes_in_begin(key, notes_of),
                     ],
                     args=[
                         SEEN_TTL_SECONDS,
@@ -103,8 +117,12 @@ class Memory:
                     client=r,
                 )
             )
-            reply = await with_version_read(self._guard, begin, keys.notes_apart(key, notes_of))
-        except RedisUnavailable:
+        except RedisUnavailable as error:
+            # Sent as Redis stalled, the script may still run once it wakes, claiming the message while its
+            # twin delivery in another process finds the claim: ask again with the same token, if Redis is
+            # back soon, rather than answer twice.
+            reply = await self._guard.run_again_when_back(ask, within=RECHECK_SECONDS) if error.unanswered else None
+        if reply is None:
             self._outage.remember_seen(seen_key, replay=True)
             if answers and sent:
                 self._forget_place_later(key, ts, token)
@@ -234,18 +252,6 @@ class Memory:
                 logger.warning("Lost the turn lock of %s; the answer will only be chained if still current", key)
                 return
 
-    def local_lock(self, key: ConversationKey) -> asyncio.Lock:
-        local, users = self._local_locks.get(key, (asyncio.Lock(), 0))
-        self._local_locks[key] = (local, users + 1)
-        return local
-
-    def local_lock_done(self, key: ConversationKey) -> None:
-        local, users = self._local_locks[key]
-        if users > 1:
-            self._local_locks[key] = (local, users - 1)
-        else:
-            del self._local_locks[key]
-
     def _forget_place_later(self, key: ConversationKey, ts: str, token: str) -> None:
         """A script sent as Redis failed may still run once a hung Redis wakes up, leaving this message
         in line and perhaps holding the lock: both are undone when Redis is back."""
@@ -307,15 +313,16 @@ class Memory:
     async def claim_message(self, team_id: str, channel_id: str, ts: str) -> bool:
         """True for the first delivery of a message, across processes; False for every repeat."""
         seen_key = self._keys.seen(team_id, channel_id, ts)
-        if self._outage.has_seen(seen_key):
-            return False
-        try:
-            claimed = await self._guard.run(lambda r: r.set(seen_key, b"1", nx=True, ex=SEEN_TTL_SECONDS))
-        except RedisUnavailable:
-            self._outage.remember_seen(seen_key, replay=True)
-            return True
-        self._outage.remember_seen(seen_key, replay=False)
-        return bool(claimed)
+        async with self._outage.claiming(seen_key) as first_here:
+            if not first_here:
+                return False
+            try:
+                claimed = await self._guard.run(lambda r: r.set(seen_key, b"1", nx=True, ex=SEEN_TTL_SECONDS))
+            except RedisUnavailable:
+                self._outage.remember_seen(seen_key, replay=True)
+                return True
+            self._outage.remember_seen(seen_key, replay=False)
+            return bool(claimed)
 
     # What a turn learns about a thread outside the two moments ------------------------------------
     async def mark_not_ours(self, key: ConversationKey) -> None:
@@ -378,15 +385,12 @@ class Memory:
     def guard(self) -> RedisGuard:
         return self._guard
 
-    def transcript(self, key: ConversationKey) -> RedisSession:
+    def transcript(self, key: ConversationKey) -> Session:
         """The Agents SDK session holding a conversation's transcript (local memory mode), with the
         same prefix, team namespacing, TTL and cluster slot as the rest; run its methods through `guard`."""
-        return RedisSession(
-            f"{self._keys.slot(key.channel_id)}:{key.thread_ts or 'dm'}",
-            redis_client=self._guard.client,
-            key_prefix=f"{self._keys.prefix}:{key.team_id}:transcript",
-            ttl=self._thread_ttl,
-        )
+        session_id = f"{self._keys.slot(key.channel_id)}:{key.thread_ts or 'dm'}"
+        key_prefix = f"{self._keys.prefix}:{key.team_id}:transcript"
+        return open_transcript(self._guard.client, session_id, key_prefix=key_prefix, ttl=self._thread_ttl)
 
     # The assistant pane ---------------------------------------------------------------------------
     async def remember_viewed_channel(self, key: ConversationKey, channel_id: str) -> None:

@@ -8,12 +8,10 @@ While Redis is unreachable, reads give nothing and writes raise `RedisUnavailabl
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import secrets
 import time
-from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,19 +78,12 @@ class Saved:
     oldest: Note | None = None  # then: the note to drop first
 
 
-async def with_version_read(guard: RedisGuard, begin: Awaitable[list[Any]], key: str) -> list[Any]:
-    """The begin script's reply, with the version of `key` (on another cluster node) read concurrently."""
-    if not key:
-        return await begin
-    reply, version = await asyncio.gather(begin, guard.run(lambda r: r.hget(key, VERSION_FIELD)))
-    return [*reply, version or b""]
-
-
 def notes_versions(read: list[Any], speaker_id: str) -> dict[str, str] | None:
-    """The versions the begin script read after its own answer (the channel's, then the speaker's)."""
-    if not speaker_id or len(read) < 2:
+    """The versions the begin script read after its own answer: the channel's, then the speaker's (not on a
+    cluster, where a person's notes live on another node than the conversation)."""
+    if not speaker_id or not read:
         return None
-    return {CHANNEL_OWNER: (read[0] or b"").decode(), speaker_id: (read[1] or b"").decode()}
+    return dict(zip((CHANNEL_OWNER, speaker_id), ((v or b"").decode() for v in read), strict=False))
 
 
 def new_version() -> str:

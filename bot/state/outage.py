@@ -5,14 +5,16 @@ and the messages claimed meanwhile (so that another process does not answer them
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from redis.asyncio.lock import Lock
 from redis.exceptions import LockError
 
+from bot.shared.conversation_key import ConversationKey
 from bot.state.keys import RESET_TTL_SECONDS, SEEN_TTL_SECONDS
 from bot.state.redis_link import RedisGuard
 from bot.state.thread_state import ThreadState, latest_ts, ts_value
@@ -32,10 +34,29 @@ class OutageLedger:
         self._releases: list[Lock] = []  # turn locks held when Redis went away
         self._departures: list[tuple[str, str]] = []  # (queue, message) places left meanwhile
         self._seen: OrderedDict[str, bool] = OrderedDict()  # value: needs replay to Redis
+        self._claiming: dict[str, asyncio.Event] = {}  # messages whose claim is being asked of Redis
 
     # De-duplication -------------------------------------------------------------------------------
-    def has_seen(self, seen_key: str) -> bool:
-        return seen_key in self._seen
+    @contextlib.asynccontextmanager
+    async def claiming(self, seen_key: str) -> AsyncIterator[bool]:
+        """This process's claim on a message, held while Redis is asked: True for the first delivery here.
+
+        A message's deliveries (its `message` and `app_mention` events, Slack's retries) may arrive while the
+        first is still waiting for Redis, and Redis may fail under both. So the claim is taken here, in one
+        step, before Redis is asked; a delivery arriving meanwhile waits for the first's outcome and is a
+        repeat once the first has recorded the message (`remember_seen`), or claims it if the first failed.
+        """
+        while (pending := self._claiming.get(seen_key)) is not None:
+            await pending.wait()
+        if seen_key in self._seen:
+            yield False
+            return
+        settled = self._claiming[seen_key] = asyncio.Event()
+        try:
+            yield True
+        finally:
+            del self._claiming[seen_key]
+            settled.set()
 
     def remember_seen(self, seen_key: str, *, replay: bool) -> None:
         self._seen[seen_key] = replay
@@ -98,3 +119,22 @@ class OutageLedger:
             for seen_key in replays:
                 self._seen[seen_key] = False
         logger.info("Wrote back the memory kept while Redis was unreachable")
+
+
+class LocalLocks:
+    """One turn at a time per conversation within this process (what orders turns while Redis is away)."""
+
+    def __init__(self) -> None:
+        self._locks: dict[ConversationKey, tuple[asyncio.Lock, int]] = {}  # lock, turns using it
+
+    def take(self, key: ConversationKey) -> asyncio.Lock:
+        local, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (local, users + 1)
+        return local
+
+    def done(self, key: ConversationKey) -> None:
+        local, users = self._locks[key]
+        if users > 1:
+            self._locks[key] = (local, users - 1)
+        else:
+            del self._locks[key]

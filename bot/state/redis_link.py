@@ -17,19 +17,31 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import LockError, MovedError, RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# A hung Redis must cost a turn a fraction of a second, not a hang.
+# A hung Redis must cost a turn a fraction of a second, not a hang: Redis has this long to answer a command,
+# counting only time the event loop was free to read the answer (see `answered_within`).
 COMMAND_TIMEOUT_SECONDS = 0.5
+# However stalled the event loop, a command is given up after this long (redis-py's own timeouts).
+COMMAND_CEILING_SECONDS = 5.0
+LAG_TICK_SECONDS = 0.05
 PROBE_INTERVAL_SECONDS = 1.0
 MAX_CONNECTIONS = 1000
 
 
 class RedisUnavailable(Exception):
-    """Redis did not answer; callers fall back to Slack history or to in-process state."""
+    """Redis did not answer; callers fall back to Slack history or to in-process state.
+
+    `unanswered`: the command was sent and timed out, so Redis may yet run it (a stalled Redis wakes up).
+    """
+
+    def __init__(self, message: str, *, unanswered: bool = False) -> None:
+        super().__init__(message)
+        self.unanswered = unanswered
 
 
 Client = aioredis.Redis | RedisCluster
@@ -45,8 +57,9 @@ async def connect(redis_url: str) -> RedisConnection:
     """A client for `redis_url` (`redis://`, `rediss://` or `unix://`; a cluster's when the server says it
     is one), quick to notice an outage."""
     options: dict[str, Any] = {
-        "socket_timeout": COMMAND_TIMEOUT_SECONDS,
-        "socket_connect_timeout": COMMAND_TIMEOUT_SECONDS,
+        # The ceiling only: `answered_within` gives up sooner on a Redis that is slow, not on a loop that is.
+        "socket_timeout": COMMAND_CEILING_SECONDS,
+        "socket_connect_timeout": COMMAND_CEILING_SECONDS,
         # Once more on a new connection when a pooled one turns out closed (Redis restarted, say);
         # never after a timeout, so a hung Redis costs one timeout, not two.
         "retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
@@ -68,10 +81,45 @@ async def is_cluster(client: aioredis.Redis) -> bool:
     """Whether the server is a cluster node (`INFO cluster`); a Redis that does not answer at start-up
     is taken for a single server (MOVED answers later say otherwise, and are logged as such)."""
     try:
-        info = await client.info("cluster")
+        info = await answered_within(client.info("cluster"))
     except (TimeoutError, RedisError, OSError):
         return False
     return bool(info.get("cluster_enabled"))
+
+
+async def answered_within(command: Awaitable[T], seconds: float = COMMAND_TIMEOUT_SECONDS) -> T:
+    """`command`'s result, or TimeoutError once Redis has had `seconds` to answer it.
+
+    Only time the event loop was free to read the answer counts. On a saturated machine the loop can stall
+    (a blocking callback, a burst of work) for longer than Redis is given: the answer then sits unread, and a
+    plain socket timeout would take a busy process for a Redis outage (and answer a message its twin
+    delivery got an answer for in another process). So the wait wakes every tick, and a wake later than a
+    tick counts as one tick. A hung Redis on a healthy loop still costs `seconds`; a stalled loop stretches
+    that by its stalls, up to COMMAND_CEILING_SECONDS.
+    """
+    loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(command)
+    started = last = loop.time()
+    waited = 0.0
+    try:
+        while True:
+            await asyncio.wait((task,), timeout=LAG_TICK_SECONDS)
+            if task.done():
+                return task.result()
+            now = loop.time()
+            waited += min(now - last, LAG_TICK_SECONDS)
+            last = now
+            if waited >= seconds or now - started >= COMMAND_CEILING_SECONDS:
+                raise TimeoutError(f"Redis did not answer within {seconds:g}s")
+    finally:
+        if not task.done():
+            task.cancel()  # redis-py drops the connection of a command cancelled mid-read
+            task.add_done_callback(_ignore_outcome)
+
+
+def _ignore_outcome(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()  # retrieved, so asyncio does not log it as never retrieved
 
 
 async def drop_connections(client: Client) -> None:
@@ -93,6 +141,8 @@ class RedisGuard:
         self.on_recovery = on_recovery
         self._down_since: float | None = None
         self._probe: asyncio.Task[None] | None = None
+        self._back = asyncio.Event()  # set while Redis answers
+        self._back.set()
 
     @property
     def up(self) -> bool:
@@ -102,12 +152,23 @@ class RedisGuard:
         if self._down_since is not None:
             raise RedisUnavailable("Redis is unreachable")
         try:
-            return await command(self.client)
+            return await answered_within(command(self.client))
         except LockError:
             raise  # Redis answered: the lock had expired or changed hands
         except (TimeoutError, RedisError, OSError) as error:
             self._mark_down(error)
-            raise RedisUnavailable(str(error)) from error
+            unanswered = isinstance(error, (TimeoutError, RedisTimeoutError))
+            raise RedisUnavailable(str(error), unanswered=unanswered) from error
+
+    async def run_again_when_back(self, command: Callable[[Any], Awaitable[T]], within: float) -> T | None:
+        """`command` once more, if Redis answers again (the probe sees it) within `within` seconds; else None."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._back.wait(), within)
+        if not self._back.is_set():
+            return None
+        with contextlib.suppress(RedisUnavailable):
+            return await self.run(command)
+        return None
 
     async def ping(self) -> bool:
         try:
@@ -120,6 +181,7 @@ class RedisGuard:
         if self._down_since is not None:
             return
         self._down_since = time.monotonic()
+        self._back.clear()
         if isinstance(error, MovedError):
             logger.error("Redis answered MOVED: REDIS_URL is a cluster node, but no cluster was seen at start-up")
         logger.warning("Redis is unreachable (%s): answering from Slack history until it is back", type(error).__name__)
@@ -132,11 +194,12 @@ class RedisGuard:
                 # Pooled connections may be to the server that went away: start afresh, or the first
                 # commands after a restart fail on them and count as a new outage.
                 await drop_connections(self.client)
-                await self.client.ping()
+                await answered_within(self.client.ping())
             except (TimeoutError, RedisError, OSError):
                 continue
             down_for = time.monotonic() - (self._down_since or time.monotonic())
             self._down_since = None
+            self._back.set()
             logger.warning("Redis is back after %.1fs: resuming chained memory", down_for)
             if self.on_recovery is not None:
                 # If Redis fails again while catching up, run() has already started the next probe.

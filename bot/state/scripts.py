@@ -3,13 +3,15 @@
 Each touches only the keys it is given (KEYS), all in one cluster slot; `memory.py` names them.
 """
 
-# Take the conversation's lock if it is free and no earlier message waits for it; else join its line
-# (ordered by message ts). Returns {taken, head member, head score, locked}; no head: nobody waits.
+# Take the conversation's lock if it is free and no earlier message waits for it (or if this turn took it
+# already: a begin asked again); else join its line (ordered by message ts).
+# Returns {taken, head member, head score, locked}; no head: nobody waits.
 _TAKE_TURN = """
 local function take_turn(queue, lock, member, score, queue_ttl, token, lock_ms)
   local head = redis.call('ZRANGE', queue, 0, 0, 'WITHSCORES')
-  local locked = redis.call('EXISTS', lock)
-  if locked == 0 and (not head[1] or tonumber(head[2]) >= tonumber(score)) then
+  local holder = redis.call('GET', lock)
+  local locked = holder and 1 or 0
+  if holder == token or (locked == 0 and (not head[1] or tonumber(head[2]) >= tonumber(score))) then
     redis.call('SET', lock, token, 'PX', lock_ms)
     if head[1] then redis.call('ZREM', queue, member) end
     return {1, head[1] or false, head[2] or false, 0}
@@ -26,10 +28,14 @@ end
 #       take a place in line ('1'), message ts, its score, queue ttl, lock token, lock ms.
 # Returns {0} for a repeat delivery, else {1, state, channel reset, not ours, since, viewing, take_turn...,
 # notes versions...}.
+# The message is claimed with the turn's token: asked again with it (its first answer was lost in a Redis
+# stall), the script answers as the first time, and a claim by another delivery stays a repeat.
 BEGIN_SCRIPT = (
     _TAKE_TURN
     + """
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return {0} end
+if not redis.call('SET', KEYS[1], ARGV[9], 'NX', 'EX', ARGV[1]) and redis.call('GET', KEYS[1]) ~= ARGV[9] then
+  return {0}
+end
 local state = redis.call('GET', KEYS[2])
 local part_of_it = state or ARGV[2] ~= '1'
 if ARGV[3] ~= '' and not state and part_of_it then

@@ -48,12 +48,12 @@ class Turn:
             await self._wait_for_lock()
         if self._lock is not None:
             self._renewal = asyncio.create_task(memory.renew(self._lock, self.key))
-        local = memory.local_lock(self.key)
+        local = memory.local_locks.take(self.key)
         try:
             async with local:
                 yield self.recall
         finally:
-            memory.local_lock_done(self.key)
+            memory.local_locks.done(self.key)
             await self.leave()
 
     async def finish(self, state: ThreadState | None) -> bool:

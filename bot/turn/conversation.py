@@ -25,12 +25,14 @@ from bot.shared import phrases
 from bot.shared.conversation_key import ConversationKey
 from bot.slack.answer_writing import AnswerWriting
 from bot.slack.assistant_pane import set_thread_title, thread_title
+from bot.slack.channels import ChannelLookup
 from bot.slack.files import FileReader
 from bot.slack.people import People
 from bot.slack.posting import post_notice
 from bot.slack.reply import Reply
 from bot.slack.status import StatusCue
 from bot.slack.text import mentioned_user_ids
+from bot.slack.workspace_search import WorkspaceSearch, channel_types_for_place
 from bot.state.memory import Memory, Turn
 from bot.state.notes import NotesStore
 from bot.state.thread_state import Recall, ThreadState, now_ts
@@ -94,6 +96,11 @@ class Conversations:
             history_budget_chars=limits.history_budget_chars,
         )
         self._in_flight: set[asyncio.Task[Any]] = set()
+
+    @property
+    def client(self) -> AsyncWebClient:
+        """The bot's own Slack client (Bolt's per-request copy adds arguments some methods do not take)."""
+        return self._client
 
     @property
     def in_flight(self) -> int:
@@ -229,6 +236,8 @@ class Conversations:
             place=describe_place(message, viewed_channel_id=recall.viewed_channel_id),
             people=speaker_names,
             notes=notes.scope if notes else None,
+            action_token=message.action_token,
+            workspace_search=self._workspace_search(message),
         )
         if message.is_assistant_thread and recall.state is None and recall.from_redis:
             await self._title_assistant_thread(message, speaker_names)  # the thread's first question names it
@@ -245,7 +254,7 @@ class Conversations:
         try:
             async with asyncio.timeout(self._limits.turn_timeout_seconds):
                 agent = await self._agents.for_channel(key.channel_id)
-                setup = RunSetup(agent, context, reply, progress, notes)
+                setup = RunSetup(agent, context, reply, progress, status=cue.show_line, notes=notes)
                 plan, output = await self._model_run.run(message, recall, setup, speaker_names, prefetched)
             # What the notes tools did, said by the bot rather than left to the model.
             memory_lines = "\n\n" + "\n".join(context.notes.changes) if context.notes and context.notes.changes else ""
@@ -290,6 +299,17 @@ class Conversations:
         label = speaker_label(names.get(message.user_id), message.user_id)
         sent = recall.state.notes_sent if recall.state else ""
         return TurnNotes(scope, sent=sent, versions=recall.notes_versions, speaker_label=label)
+
+    def _workspace_search(self, message: IncomingMessage) -> WorkspaceSearch | None:
+        """Searching Slack as the asker, for this turn: where it is on and the event carried an action token."""
+        if not message.action_token or not self._agents.slack_search_on(message.key.channel_id):
+            return None
+        return WorkspaceSearch(
+            self._client,
+            ChannelLookup(self._client),
+            action_token=message.action_token,
+            channel_types=channel_types_for_place(self._agents.granted_scopes, private_to_asker=message.is_dm),
+        )
 
     async def _over_budget(self, message: IncomingMessage, day: str) -> bool:
         budget = self._limits.daily_token_budget

@@ -37,6 +37,7 @@ class HistoryUnavailable(Exception):
 class BotIdentity:
     user_id: str
     bot_id: str
+    workspace_url: str = ""  # e.g. https://acme.slack.com/ (auth.test's url), for permalinks
 
 
 async def read_thread(client: AsyncWebClient, channel: str, thread_ts: str) -> list[dict[str, Any]]:

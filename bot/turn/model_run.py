@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 import openai
@@ -15,17 +16,20 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.model.agent import TurnContext, TurnOutput, run_turn
 from bot.model.errors import ContextOverflow
-from bot.model.input_items import content_chars, with_files
+from bot.model.input_items import InputItem, content_chars, with_files
 from bot.model.memory import ModelMemory, RunPlan
 from bot.model.notes_input import TurnNotes
 from bot.model.options import ModelOptions
 from bot.model.tool_progress import ToolProgress
 from bot.model.tools import AgentTools
+from bot.shared import phrases
 from bot.shared.conversation_key import ConversationKey
 from bot.slack.files import FileReader
 from bot.slack.people import People
 from bot.slack.reply import Reply
 from bot.state.thread_state import Recall
+from bot.turn.catch_up import catch_up_request
+from bot.turn.digest import Digests
 from bot.turn.history import (
     BotIdentity,
     conversation_input,
@@ -35,9 +39,14 @@ from bot.turn.history import (
     user_ids_in,
     user_turn,
 )
+from bot.turn.linked_messages import LinkedMessages
 from bot.turn.routing import IncomingMessage
 
 logger = logging.getLogger(__name__)
+
+
+async def _no_status(_line: str) -> None:
+    return None
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,7 @@ class RunSetup:
     context: TurnContext
     reply: Reply
     progress: ToolProgress
+    status: Callable[[str], Awaitable[None]] = _no_status  # a line of progress in Slack ("is reading #x…")
     notes: TurnNotes | None = None  # long-term notes for the user turn; None: long-term memory is off
 
 
@@ -74,6 +84,8 @@ class ModelRun:
         self._options = options
         self.bot = bot
         self._budget_chars = history_budget_chars
+        self._links = LinkedMessages(client, people)
+        self._digests = Digests(client, people, bot)
 
     async def run(
         self,
@@ -83,12 +95,44 @@ class ModelRun:
         speaker_names: dict[str, str],
         prefetched: list[dict[str, Any]] | None,
     ) -> tuple[RunPlan, TurnOutput]:
-        """Continue the conversation's memory; when there is none, or it is gone, rebuild it from Slack."""
-        key, memory = message.key, self._model_memory
+        """The person's turn (with their files, the Slack messages they link, a summary they ask for), answered
+        over the conversation's memory; the messages a summary cites are listed under the answer."""
         current = user_turn(message.text, user_id=message.user_id, names=speaker_names, bot_user_id=self.bot.user_id)
         if message.files:  # read once, here: later turns reach them through the chain
             room = self._budget_chars - content_chars(current)
             current = with_files(current, await self._files.parts_of(message.files, text_budget=room))
+        request = message.summarize or catch_up_request(
+            message.text, bot_user_id=self.bot.user_id, now=datetime.fromtimestamp(float(message.ts), tz=UTC)
+        )
+        if request is None:
+            current = await self._with_linked_messages(message, current)
+            return await self._run_with_memory(message, recall, turn, prefetched, current)
+        digest = await self._digests.digest(
+            request,
+            team_id=message.key.team_id,
+            readable_channels=frozenset({message.key.channel_id, *message.shared_channels}),
+            agent=turn.agent,
+            context=turn.context,
+            status=turn.status,
+            budget_chars=(self._budget_chars - content_chars(current)) // 2,
+        )
+        current = with_files(current, [{"type": "input_text", "text": digest.note}])
+        await turn.status(phrases.WRITING_SUMMARY_STATUS)
+        plan, output = await self._run_with_memory(message, recall, turn, prefetched, current)
+        return plan, replace(
+            output, sources=output.sources + digest.cited(output.text), usage=output.usage + digest.usage
+        )
+
+    async def _run_with_memory(
+        self,
+        message: IncomingMessage,
+        recall: Recall,
+        turn: RunSetup,
+        prefetched: list[dict[str, Any]] | None,
+        current: InputItem,
+    ) -> tuple[RunPlan, TurnOutput]:
+        """Continue the conversation's memory; when there is none, or it is gone, rebuild it from Slack."""
+        key, memory = message.key, self._model_memory
 
         async def on_text(delta: str) -> None:
             turn.reply.add(delta)
@@ -126,6 +170,15 @@ class ModelRun:
             if plan.reference:
                 await memory.forget(key, plan.reference)
         return await run(await memory.seed(key, []), "alone")
+
+    async def _with_linked_messages(self, message: IncomingMessage, current: InputItem) -> InputItem:
+        """Slack messages the person linked to, read once, here (later turns reach them through the chain)."""
+        readable = frozenset({message.key.channel_id, *message.shared_channels})
+        room = (self._budget_chars - content_chars(current)) // 2
+        notes = await self._links.notes_for(
+            message.text, team_id=message.key.team_id, readable_channels=readable, budget_chars=room
+        )
+        return with_files(current, [{"type": "input_text", "text": note} for note in notes])
 
     async def _call_model(
         self,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -11,6 +11,7 @@ if TYPE_CHECKING:
 
 from bot.shared.conversation_key import ConversationKey
 from bot.slack.text import mentions_user, strip_user_mention
+from bot.turn.catch_up import SummaryRequest
 
 # Message subtypes that are still a person saying something new.
 _HUMAN_SUBTYPES = frozenset({"file_share", "thread_broadcast"})
@@ -29,6 +30,12 @@ class IncomingMessage:
     is_assistant_thread: bool = False
     files: tuple[Mapping[str, Any], ...] = ()  # Slack file objects shared with the message: a question too
     user_team_id: str = ""  # the author's own workspace (another one in a Slack Connect channel)
+    # Slack's token for searching as the author (Real-time Search API); valid only for this event's turn.
+    action_token: str = field(default="", repr=False)
+    # Channels whose linked messages may be read here besides this one: a person brought them to a place only
+    # they see (the "Summarize this thread" shortcut, answered in their DM).
+    shared_channels: tuple[str, ...] = ()
+    summarize: SummaryRequest | None = None  # a summary asked for without words (the shortcut)
 
     @property
     def reply_thread_ts(self) -> str | None:
@@ -98,7 +105,15 @@ def message_from_event(
         is_assistant_thread=bool(event.get("assistant_thread")),
         files=tuple(f for f in event.get("files") or () if isinstance(f, Mapping)),
         user_team_id=event.get("user_team") or event.get("team") or team_id,
+        action_token=action_token_of(event),
     )
+
+
+def action_token_of(event: Mapping[str, Any]) -> str:
+    """Slack sends `action_token` at the top level of `message` and `app_mention` events (slack-go/slack#1577,
+    #1580); older typed models read it from `assistant_thread`, so that place is read too."""
+    token = event.get("action_token") or (event.get("assistant_thread") or {}).get("action_token") or ""
+    return str(token) if isinstance(token, str) else ""
 
 
 def is_reset_request(text: str, bot_user_id: str) -> bool:

@@ -36,15 +36,16 @@ METHODS = (
     "chat.stopStream",
     "chat.update",
     "conversations.history",
+    "conversations.info",  # is a linked, found or summarized message's channel public, is the bot in it
+    "conversations.open",  # the person's DM with the bot, for the "Summarize this thread" shortcut
     "conversations.replies",
     "files.info",
     "reactions.add",
     "reactions.remove",
     "users.info",
-    # Not called today; named so a change that adds them starts from the contract (Home tab, Real-time Search).
     "views.publish",
-    "assistant.search.context",
-    "assistant.search.info",
+    "assistant.search.context",  # search_slack (Real-time Search API)
+    "assistant.search.info",  # python -m bot doctor
 )
 
 # Corrections by hand, each with its source. The streaming methods changed in 2026 (chunks) faster than the scrape.

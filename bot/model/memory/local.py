@@ -1,7 +1,8 @@
 """`local` mode: nothing is stored at the model provider; the transcript lives in Redis.
 
-The transcript is the Agents SDK's RedisSession (see Memory.transcript). It is read before the run and
-written after the answer is in Slack, rather than handed to the run as `session=`: the SDK would save
+The transcript is the Agents SDK's RedisSession, or on a Redis Cluster one of ours (see Memory.transcript).
+It is read before the run and written after the answer is in Slack, rather than handed to the run as
+`session=`: the SDK would save
 the question before the model answers and the answer before Slack shows it, and a failed turn must
 leave memory as it was. Past the budget the oldest turns go, the root kept (history.fit_budget).
 """
@@ -13,7 +14,7 @@ from dataclasses import replace
 
 import openai
 from agents import ModelSettings
-from agents.extensions.memory import RedisSession
+from agents.memory import Session
 
 from bot.model.agent import TurnOutput
 from bot.model.input_items import fit_budget
@@ -131,9 +132,10 @@ def fewer_visuals(items: list[InputItem], keep: int) -> list[InputItem]:
     return out[::-1]
 
 
-async def replace_items(transcript: RedisSession, items: list[InputItem]) -> None:
-    """The whole transcript at once. RedisSession does it in one transaction for the SDK's own compaction
-    (`_atomic_replace_items`, looked up as the SDK's compaction session does); else clear, then add."""
+async def replace_items(transcript: Session, items: list[InputItem]) -> None:
+    """The whole transcript at once. RedisSession does it in one transaction for the SDK's own compaction,
+    the cluster's transcript in one script (`_atomic_replace_items`, looked up as the SDK's compaction
+    session does); else clear, then add."""
     atomic = getattr(transcript, "_atomic_replace_items", None)
     if atomic is not None and await atomic(items):
         return

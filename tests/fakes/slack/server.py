@@ -21,6 +21,7 @@ import yaml
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from ..slack_files import SlackFiles
+from ..slack_search import SlackWorkspaceSearch
 from . import contract
 from .errors import Fault, SlackError
 from .methods import Methods
@@ -107,6 +108,7 @@ class FakeSlack(Methods, Streams, Store):
         self.home_views: dict[str, dict[str, Any]] = {}  # user id -> the Home view last published
         self._port = 0
         self.files = SlackFiles(team_id)
+        self.search = SlackWorkspaceSearch(self)
         self._handlers: dict[str, Handler] = {
             "auth.test": self._auth_test,
             "chat.postMessage": self._chat_post_message,
@@ -127,6 +129,10 @@ class FakeSlack(Methods, Streams, Store):
             "apps.connections.open": self._apps_connections_open,
             "files.info": self.files.info,
             "views.publish": self._views_publish,
+            "assistant.search.context": self.search.context,
+            "assistant.search.info": self.search.info,
+            "conversations.info": self.search.conversations_info,
+            "conversations.open": self.search.conversations_open,
         }
         self.add_user(self.bot_user_id, self.bot_name, is_bot=True)
 

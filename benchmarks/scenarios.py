@@ -20,6 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.shared.conversation_key import ConversationKey
 from bot.state.memory import Memory
 from bot.state.redis_link import RedisGuard
+from bot.state.usage_counters import TurnCount
 from bot.turn.history import read_thread
 
 from .apps import AppProcess
@@ -432,8 +433,9 @@ async def tokens_per_turn(stack: Stack, app: AppProcess, turns: int) -> Tokens:
 
 
 async def accounting_round_trips(stack: Stack) -> tuple[float, float]:
-    """Redis round trips the usage accounting adds to a turn: the budget read (a GET of the person's counter,
-    only with a daily budget) and the counters (one pipeline)."""
+    """Redis round trips the usage accounting adds to a turn: the budgets' read (one HMGET of the workspace's day
+    hash for the person's, the channel's and the workspace's totals, only with a daily budget set) and the
+    counters (one pipeline: the conversation's hash and the day hash by person, channel, model and outcome)."""
     memory = Memory(RedisGuard(stack.redis), prefix="bench-accounting", thread_ttl_seconds=3600)
     key = ConversationKey("T0001", "C00000001", "1767000000.000100")
     counters = {"input": 1000, "cached": 900, "output": 100, "reasoning": 0}
@@ -443,8 +445,9 @@ async def accounting_round_trips(stack: Stack) -> tuple[float, float]:
         await action()
         return await stack.redis_round_trips() - before - 1
 
-    budget_read = await trips(lambda: memory.usage.tokens_today(key.team_id, ALICE, "2026-01-01"))
-    record = await trips(
-        lambda: memory.usage.record(key, user_id=ALICE, day="2026-01-01", total=1100, counters=counters)
+    turn = TurnCount(ALICE, key.channel_id, "gpt-bench", "chained", {"input": 1000, "cached": 900, "output": 100})
+    budget_read = await trips(
+        lambda: memory.usage.spent_today(key.team_id, "2026-01-01", user_id=ALICE, channel_id=key.channel_id)
     )
+    record = await trips(lambda: memory.usage.record(key, day="2026-01-01", turn=turn, counters=counters))
     return float(budget_read), float(record)

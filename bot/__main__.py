@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 
 from bot.running.logs import configure_logging
-from bot.running.processes import serve_here, serve_in_workers
+from bot.running.processes import serve_alone, serve_in_workers
 from bot.running.settings import Settings, SettingsError
 
 USAGE = "usage: python -m bot [doctor]"
@@ -31,10 +31,10 @@ def main(argv: list[str] | None = None) -> int:
             for problem in error.problems:
                 print(f"  {problem}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level, secrets=settings.secrets)
+    configure_logging(settings.log_level, secrets=settings.secrets, log_format=settings.log_format)
     if settings.web_concurrency > 1:
         return serve_in_workers(settings)
-    return serve_here(settings)
+    return serve_alone(settings)
 
 
 if __name__ == "__main__":

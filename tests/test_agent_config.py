@@ -55,7 +55,8 @@ def test_each_mistake_in_the_file_is_named_on_a_line_of_its_own(tmp_path):
 
     assert sorted(caught.value.lines) == sorted(
         [
-            "unknown key 'colour' (known: channels, instructions, max_turns, mcp_servers, model, slack_search, "
+            "unknown key 'colour' (known: access, channels, instructions, max_turns, mcp_servers, model, prices, "
+            "slack_search, "
             "web_search)",
             "[mcp_servers.tickets]: unknown key 'tool' (known: headers, timeout, tools, url)",
             "[mcp_servers.tickets]: url must be an http(s) URL, got 'tickets.example.com/mcp'",

@@ -186,7 +186,6 @@ async def test_calls_outside_the_contract_are_refused_and_recorded(fake: FakeSla
         client.api_call("chat.postMessageNow", json={"channel": "C1", "text": "x"}),  # no such method
         client.chat_postMessage(channel="C1", text="x", colour="red"),  # not an argument of the method
         client.api_call("conversations.replies", params={"channel": "C1"}),  # `ts` is required
-        client.api_call("assistant.search.info"),  # documented, not served here
     ]
     answers = []
     for call in outside:
@@ -194,12 +193,11 @@ async def test_calls_outside_the_contract_are_refused_and_recorded(fake: FakeSla
             await call
         answers.append(info.value.response["error"])
 
-    assert answers == ["unknown_method", "invalid_arguments", "invalid_arguments", "unknown_method"]
+    assert answers == ["unknown_method", "invalid_arguments", "invalid_arguments"]
     assert [v.method for v in fake.violations] == [
         "chat.postMessageNow",
         "chat.postMessage",
         "conversations.replies",
-        "assistant.search.info",
     ]
     with pytest.raises(ValueError, match="not a documented error"):
         fake.fail_next("users.info", "no_such_error")
@@ -321,3 +319,35 @@ async def test_file_bytes_need_the_bot_token_and_files_info_describes_them(fake:
         await client.files_info(file="F404")
     assert unknown.value.response["error"] == "file_not_found"
     assert fake.files.downloads(shared["id"]) == 1
+
+
+async def test_user_groups_list_their_members_and_refuse_what_slack_refuses(fake, client):
+    fake.admin.add_group("S0ENG", ["UALICE", "UBOB"])
+    fake.admin.add_group("S0OLD", ["UCAROL"])
+    fake.admin.disabled.add("S0OLD")
+
+    assert (await client.usergroups_users_list(usergroup="S0ENG"))["users"] == ["UALICE", "UBOB"]
+    assert (await client.usergroups_users_list(usergroup="S0OLD", include_disabled=True))["users"] == ["UCAROL"]
+    for group in ("S0OLD", "S0NONE"):
+        with pytest.raises(SlackApiError) as refused:
+            await client.usergroups_users_list(usergroup=group)
+        assert refused.value.response["error"] == "no_such_subteam"
+    fake.granted_scopes.remove("usergroups:read")
+    with pytest.raises(SlackApiError) as refused:
+        await client.usergroups_users_list(usergroup="S0ENG")
+    assert refused.value.response["error"] == "missing_scope"
+
+
+async def test_users_info_says_who_administers_the_workspace(fake, client):
+    fake.add_user("UALICE", "Alice")
+    fake.add_user("UBOB", "Bob")
+    fake.add_user("UCAROL", "Carol")
+    fake.admin.admins.add("UALICE")
+    fake.admin.owners.add("UBOB")
+
+    roles = {}
+    for user in ("UALICE", "UBOB", "UCAROL"):
+        found = (await client.users_info(user=user))["user"]
+        roles[user] = (found["is_admin"], found["is_owner"])
+
+    assert roles == {"UALICE": (True, False), "UBOB": (True, True), "UCAROL": (False, False)}

@@ -34,6 +34,7 @@ SCOPES_OF_METHOD: dict[str, tuple[str, ...]] = {
     "reactions_add": ("reactions:write",),
     "reactions_remove": ("reactions:write",),
     "users_info": ("users:read",),
+    "usergroups_users_list": ("usergroups:read",),
 }
 # History in every kind of conversation the bot answers in; app_mention events; /reset.
 SCOPES_OF_FEATURES = {
@@ -52,7 +53,9 @@ def manifest() -> dict[str, Any]:
 
 def methods_the_bot_calls() -> set[str]:
     source = "\n".join(p.read_text() for p in (ROOT / "bot").rglob("*.py"))
-    return set(re.findall(r"client\.((?:chat|conversations|users|reactions|assistant|files|pins)_\w+)\(", source))
+    return set(
+        re.findall(r"client\.((?:chat|conversations|users|usergroups|reactions|assistant|files|pins)_\w+)\(", source)
+    )
 
 
 def test_every_web_api_method_the_bot_calls_has_its_scope_and_no_scope_is_spare():

@@ -145,3 +145,30 @@ async def test_on_a_cluster_a_reset_in_local_memory_leaves_its_note_and_forgets_
     await say(bot, slack, "C4", ALICE, "what is the secret?", thread_ts=thread)
     await slack.wait_for_bot_messages("C4", thread, 4)
     assert model.requests[-1].context == [("user", "alice (<@UALICE>): what is the secret?")]
+
+
+async def test_on_a_cluster_budgets_the_usage_view_and_the_access_note_work_as_on_one_redis(
+    tmp_path, start_bot, slack, model, cluster
+):
+    config = tmp_path / "agent.toml"
+    config.write_text('[access]\nchannels = ["C1"]\n')
+    slack.admin.admins.add(ALICE)
+    bot = await start_bot(redis_url=cluster.url, agent_config=str(config), daily_token_budget_per_channel=100)
+    answered = await say(bot, slack, "C1", ALICE, "<@UBOT> what's the plan?")
+    await slack.wait_for_bot_messages("C1", answered["ts"], 1)
+    await bot.settled()
+
+    over = await say(bot, slack, "C1", BOB, "<@UBOT> and mine?")
+    await say(bot, slack, "C2", BOB, "<@UBOT> here?")
+    await say(bot, slack, "C2", BOB, "<@UBOT> here again?")
+
+    [note] = await slack.wait_for_bot_messages("C1", over["ts"], 1)
+    assert note["text"].startswith("This channel has used its share")
+    await slack.wait_for(lambda: len(slack.ephemerals) == 1)
+    await bot.send_event({"type": "app_home_opened", "user": ALICE, "tab": "home", "event_ts": "1.000001"})
+    await slack.wait_for(lambda: ALICE in slack.home_views)
+    view = "\n".join(str(b.get("text", {}).get("text", "")) for b in slack.home_views[ALICE]["blocks"])
+    usage = model.requests[0].usage
+    assert f"• <@{ALICE}>: {usage['input_tokens'] + usage['output_tokens']:,} tokens" in view
+    await bot.settled()
+    assert len(model.requests) == 1 and len(slack.ephemerals) == 1

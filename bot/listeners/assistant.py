@@ -51,7 +51,7 @@ def register(app: AsyncApp, conversations: Conversations, pane: AssistantPane, *
     @assistant.thread_started
     async def on_thread_started(event: dict[str, Any], context: AsyncBoltContext) -> None:
         found = thread_of(event, workspace_of(context))
-        if found is not None:
+        if found is not None and conversations.dms_open:  # no greeting where no question will be answered
             key, viewed = found
             await pane.greet(key, viewed_channel_id=viewed)
 

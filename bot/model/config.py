@@ -13,11 +13,23 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from bot.model.operating_config import AccessConfig, Prices, parse_access, parse_prices
+
 DEFAULT_PATH = "agent.toml"
 DEFAULT_MCP_TIMEOUT_SECONDS = 10.0
 DEFAULT_MAX_TURNS = 8
 
-_TOP_KEYS = {"instructions", "model", "web_search", "slack_search", "max_turns", "mcp_servers", "channels"}
+_TOP_KEYS = {
+    "instructions",
+    "model",
+    "web_search",
+    "slack_search",
+    "max_turns",
+    "mcp_servers",
+    "channels",
+    "access",
+    "prices",
+}
 _SERVER_KEYS = {"url", "headers", "tools", "timeout"}
 _CHANNEL_KEYS = {"instructions", "model", "web_search", "slack_search", "mcp_servers"}
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -63,6 +75,8 @@ class AgentConfig:
     max_turns: int = DEFAULT_MAX_TURNS
     mcp_servers: tuple[McpServerConfig, ...] = ()
     channels: Mapping[str, ChannelConfig] = field(default_factory=dict)
+    access: AccessConfig = field(default_factory=AccessConfig)
+    prices: Prices = field(default_factory=Prices)
     path: str = ""  # where it was read from; empty when there is no file
 
 
@@ -140,6 +154,8 @@ def parse_agent_config(raw: Mapping[str, Any], *, path: str, env: Mapping[str, s
         max_turns=checker.count(raw, "max_turns", DEFAULT_MAX_TURNS),
         mcp_servers=servers,
         channels=channels,
+        access=parse_access(raw.get("access"), checker.mistake),
+        prices=parse_prices(raw.get("prices"), checker.mistake),
         path=path,
     )
     if checker.mistakes:

@@ -86,6 +86,7 @@ class _Connection:
     server: MCPServerStreamableHttp | None = None  # the connected client; None while the server is down
     outage_logged: bool = False
     attempt: asyncio.Task[None] | None = None
+    tool_names: frozenset[str] = frozenset()  # what it offered when it last connected
 
     @property
     def up(self) -> bool:
@@ -102,6 +103,14 @@ class McpServers:
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(self._connections)
+
+    def health(self) -> dict[str, bool]:
+        """Each server by name: connected (True) or down (False), for the admins' usage view."""
+        return {name: connection.up for name, connection in self._connections.items()}
+
+    def server_of(self, tool: str) -> str:
+        """The server that offers `tool` (the metrics label tool calls with it); "other" when none does."""
+        return next((n for n, c in self._connections.items() if tool in c.tool_names), "other")
 
     async def start(self) -> None:
         """Connect every server at once; those that do not answer are left out for now (logged once each)."""
@@ -179,6 +188,7 @@ class McpServers:
                 )
             return
         connection.server = server
+        connection.tool_names = frozenset(tool.name for tool in tools)
         was_down = connection.outage_logged
         connection.outage_logged = False
         logger.info(

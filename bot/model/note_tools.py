@@ -50,6 +50,11 @@ class NotesScope:
         return notes.notes if self.private else tuple(n for n in notes.notes if not n.private)
 
 
+def said_changes(scope: NotesScope | None) -> str:
+    """The lines the bot adds under its answer about what the notes tools did ("" when they did nothing)."""
+    return "\n\n" + "\n".join(scope.changes) if scope is not None and scope.changes else ""
+
+
 def quoted(text: str) -> str:
     return f"“{text}”"
 

@@ -10,6 +10,7 @@ from typing import Any
 from bot.model.agent import WEB_SEARCH, Source, ToolActivity
 from bot.model.slack_search_tool import TOOL_NAME as SEARCH_SLACK
 from bot.shared import phrases
+from bot.shared.metrics import TOOL_CALLS
 
 logger = logging.getLogger(__name__)
 
@@ -57,8 +58,16 @@ class ToolProgress:
     """Turns tool activity into Slack task updates in the streamed answer, or a status line where the answer
     is not streamed; logs one line per call (conversation, tool, duration, ok or error; never arguments)."""
 
-    def __init__(self, *, conversation: str, show_tasks: ShowTasks, show_line: ShowLine) -> None:
+    def __init__(
+        self,
+        *,
+        conversation: str,
+        show_tasks: ShowTasks,
+        show_line: ShowLine,
+        server_of: Callable[[str], str] = lambda _tool: "other",
+    ) -> None:
         self._conversation = conversation
+        self._server_of = server_of
         self._show_tasks = show_tasks
         self._show_line = show_line
         self._started: dict[str, float] = {}
@@ -78,4 +87,6 @@ class ToolProgress:
         started = self._started.pop(activity.call_id, None)
         seconds = time.monotonic() - started if started is not None else 0.0
         outcome = "ok" if activity.state == "done" else "error"
+        server = WEB_SEARCH if activity.name == WEB_SEARCH else self._server_of(activity.name)
+        TOOL_CALLS.labels(server=server, result=outcome).inc()
         logger.info("Tool %s in %s: %s after %.2f s", activity.name, self._conversation, outcome, seconds)

@@ -1,4 +1,4 @@
-"""What a turn cost: its tokens, the log line that says so, and the per-user daily budget (pure functions)."""
+"""What a turn cost: its tokens, the log line that says so, and the daily budgets (pure functions)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from agents import Usage
 
 from bot.shared import phrases
 from bot.state.thread_state import ts_value
+from bot.state.usage_counters import SpentToday
 
 
 @dataclass(frozen=True)
@@ -50,13 +51,38 @@ class TurnUsage:
         }
 
 
-def usage_line(conversation: str, *, model: str, how: str, compacted: bool, usage: TurnUsage) -> str:
-    """One log line per turn: where, which model, how the context was built, and the tokens."""
-    return (
-        f"turn usage conversation={conversation} model={model} context={how}{'+compacted' if compacted else ''} "
-        f"input={usage.input_tokens} cached={usage.cached_tokens} output={usage.output_tokens} "
-        f"reasoning={usage.reasoning_tokens}"
-    )
+@dataclass(frozen=True)
+class DailyBudgets:
+    """Tokens (input and output) per UTC day; 0: unlimited."""
+
+    user: int = 0
+    channel: int = 0
+    workspace: int = 0
+
+    @property
+    def any(self) -> bool:
+        return bool(self.user or self.channel or self.workspace)
+
+
+def usage_fields(
+    conversation: str, *, model: str, how: str, compacted: bool, usage: TurnUsage, seconds: float
+) -> dict[str, object]:
+    """What the log says of a turn: where, which model, how the context was built, its tokens and duration."""
+    return {
+        "conversation": conversation,
+        "model": model,
+        "context": how + ("+compacted" if compacted else ""),
+        "input": usage.input_tokens,
+        "cached": usage.cached_tokens,
+        "output": usage.output_tokens,
+        "reasoning": usage.reasoning_tokens,
+        "duration_ms": round(seconds * 1000),
+    }
+
+
+def usage_line(fields: dict[str, object]) -> str:
+    """One log line per turn, `usage_fields` as key=value (the JSON log carries the same fields)."""
+    return "turn usage " + " ".join(f"{name}={value}" for name, value in fields.items())
 
 
 def budget_day(message_ts: str) -> str:
@@ -68,13 +94,31 @@ def over_budget(tokens_today: int, budget: int) -> bool:
     return budget > 0 and tokens_today >= budget
 
 
-def budget_note(message_ts: str) -> str:
-    """The polite note for a person over today's budget, saying when it resets."""
+def exceeded_budget(spent: SpentToday, budgets: DailyBudgets) -> str | None:
+    """Which daily budget is used up ("workspace", "channel" or "user"), the widest first; None if none is."""
+    if over_budget(spent.workspace, budgets.workspace):
+        return "workspace"
+    if over_budget(spent.channel, budgets.channel):
+        return "channel"
+    if over_budget(spent.user, budgets.user):
+        return "user"
+    return None
+
+
+_BUDGET_NOTES = {
+    "user": phrases.OVER_BUDGET,
+    "channel": phrases.OVER_CHANNEL_BUDGET,
+    "workspace": phrases.OVER_WORKSPACE_BUDGET,
+}
+
+
+def budget_note(message_ts: str, which: str = "user") -> str:
+    """The polite note for a message over today's budget (`which` one), saying when it resets."""
     moment = _moment(message_ts)
     midnight = datetime.datetime.combine(moment.date() + datetime.timedelta(days=1), datetime.time(), datetime.UTC)
     minutes = max(1, int((midnight - moment).total_seconds() // 60))
     wait = f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
-    return phrases.OVER_BUDGET.format(wait=wait)
+    return _BUDGET_NOTES[which].format(wait=wait)
 
 
 def _moment(message_ts: str) -> datetime.datetime:

@@ -22,18 +22,24 @@ from bot.model.config import AgentConfigError, config_path, load_agent_config
 from bot.model.memory import build_model_memory
 from bot.model.options import ModelOptions
 from bot.model.tools import AgentTools
+from bot.model.usage import DailyBudgets
 from bot.running.settings import Settings
+from bot.running.usage_view import UsageView, ViewFacts
+from bot.slack.admins import Admins
 from bot.slack.assistant_pane import AssistantPane
-from bot.slack.client import build_client
+from bot.slack.client import CountedWebClient, build_client
 from bot.slack.files import MB, FileLimits, FileReader
 from bot.slack.home_tab import HomeTab
 from bot.slack.notes_home import RememberedNotes
 from bot.slack.people import People
+from bot.slack.user_groups import UserGroups
+from bot.state.access_marks import AccessMarks
 from bot.state.embedded_redis import EmbeddedRedis
 from bot.state.keys import Keys
 from bot.state.memory import Memory
 from bot.state.notes import NotesStore
 from bot.state.redis_link import RedisGuard, connect
+from bot.turn.access import AccessGate
 from bot.turn.conversation import Conversations, TurnLimits
 from bot.turn.history import BotIdentity
 
@@ -55,6 +61,7 @@ class Bot:
     embedded_redis: EmbeddedRedis | None = None
     tools: AgentTools | None = None
     home_tab: HomeTab | None = None
+    usage_view: UsageView | None = None
     notes: NotesStore | None = None  # long-term notes (kept even when LONG_TERM_MEMORY is off: nothing reads them)
 
     async def status(self) -> dict[str, Any]:
@@ -156,6 +163,13 @@ async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embe
         granted_scopes=granted_scopes(auth),
     )
     await tools.start()
+    budgets = DailyBudgets(
+        user=settings.daily_token_budget_per_user,
+        channel=settings.daily_token_budget_per_channel,
+        workspace=settings.daily_token_budget_per_workspace,
+    )
+    marks = AccessMarks(guard, Keys(settings.redis_prefix, hash_tags=redis.cluster))
+    access = AccessGate(agent_config.access, client=slack, groups=UserGroups(slack, marks), marks=marks)
     conversations = Conversations(
         client=slack,
         memory=memory,
@@ -169,7 +183,7 @@ async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embe
             turn_timeout_seconds=settings.openai_timeout_seconds * 1.5,
             instant_answer_seconds=settings.instant_answer_seconds,
             thread_memory_seconds=settings.thread_memory_days * 86400,
-            daily_token_budget=settings.daily_token_budget_per_user,
+            budgets=budgets,
         ),
         files=FileReader(
             slack=slack,
@@ -183,6 +197,7 @@ async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embe
             ),
         ),
         options=ModelOptions(compact_threshold_tokens=settings.compact_threshold_tokens),
+        access=access,
     )
 
     authorization = AuthorizeResult.from_auth_test_response(bot_token=settings.slack_bot_token, auth_test_response=auth)
@@ -192,7 +207,7 @@ async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embe
 
     bolt = AsyncApp(
         # Bolt gives each request a copy of this client with the authorized token; the session is shared.
-        client=AsyncWebClient(base_url=slack.base_url, session=slack.session, retry_handlers=slack.retry_handlers),
+        client=CountedWebClient(base_url=slack.base_url, session=slack.session, retry_handlers=slack.retry_handlers),
         authorize=authorize,
         signing_secret=settings.slack_signing_secret,
         request_verification_enabled=not settings.socket_mode,
@@ -200,12 +215,20 @@ async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embe
     )
     pane = AssistantPane(slack, memory)
     home_tab = HomeTab(slack)  # features add their sections here
+    usage_view = UsageView(
+        memory.usage,
+        Admins(slack, settings.admin_user_ids),
+        ViewFacts(
+            memory_mode=model_memory.mode, budgets=budgets, prices=agent_config.prices, mcp_health=tools.mcp.health
+        ),
+    )
+    home_tab.add_section(usage_view.section)
     remembered = RememberedNotes(notes, enabled=settings.long_term_memory)
     home_tab.add_section(remembered.home_section)
     listeners.register(
         bolt, conversations, pane, home_tab, remembered=remembered, allowed_bot_ids=settings.allowed_bot_ids
     )
-    return Bot(settings, bolt, conversations, guard, slack, openai_client, embedded, tools, home_tab, notes)
+    return Bot(settings, bolt, conversations, guard, slack, openai_client, embedded, tools, home_tab, usage_view, notes)
 
 
 def granted_scopes(auth: Any) -> frozenset[str]:

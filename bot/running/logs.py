@@ -1,7 +1,9 @@
-"""Logging set-up; secrets never reach a log line."""
+"""Logging set-up, as text lines or one JSON object per line (`LOG_FORMAT=json`); secrets never reach a log line."""
 
 from __future__ import annotations
 
+import datetime
+import json
 import logging
 import re
 from collections.abc import Iterable
@@ -31,11 +33,51 @@ class RedactSecrets(logging.Filter):
         return True
 
 
-def configure_logging(level: str, *, secrets: Iterable[str] = (), process_name: str = "") -> None:
+# Fields a record may carry (`logger.info(..., extra={"turn": {...}})`) that the JSON lines spread out.
+STRUCTURED_EXTRAS = ("turn",)
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object per record: time, level, logger, message (redacted by `RedactSecrets` before), the worker,
+    and a turn's fields (conversation, model, context, tokens, duration) when the record carries them."""
+
+    def __init__(self, *, process_name: str = "", secrets: Iterable[str] = ()) -> None:
+        super().__init__()
+        self._process_name = process_name
+        self._secrets = [s for s in secrets if len(s) >= 6]
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, object] = {
+            "time": datetime.datetime.fromtimestamp(record.created, datetime.UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if self._process_name:
+            line["process"] = self._process_name
+        for extra in STRUCTURED_EXTRAS:
+            fields = getattr(record, extra, None)
+            if isinstance(fields, dict):
+                line.update({k: v for k, v in fields.items() if k not in line})
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        text = redact(json.dumps(line, default=str))
+        for secret in self._secrets:
+            text = text.replace(secret, "[redacted]")
+        return text
+
+
+def configure_logging(
+    level: str, *, secrets: Iterable[str] = (), process_name: str = "", log_format: str = "text"
+) -> None:
     """`process_name` tags each line (e.g. "worker 2") when several processes write to one log."""
+    secrets = tuple(secrets)
     handler = logging.StreamHandler()
-    tag = f"[{process_name}] " if process_name else ""
-    handler.setFormatter(logging.Formatter(f"%(asctime)s %(levelname)s {tag}%(name)s: %(message)s"))
+    if log_format == "json":
+        handler.setFormatter(JsonLines(process_name=process_name, secrets=secrets))
+    else:
+        tag = f"[{process_name}] " if process_name else ""
+        handler.setFormatter(logging.Formatter(f"%(asctime)s %(levelname)s {tag}%(name)s: %(message)s"))
     handler.addFilter(RedactSecrets(secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -24,6 +24,7 @@ from types import FrameType
 from typing import Any, TypeVar
 
 from bot.running.logs import configure_logging
+from bot.running.metrics import forget_earlier_runs, shared_between_workers
 from bot.running.settings import Settings
 from bot.state.embedded_redis import EmbeddedRedis
 
@@ -63,6 +64,12 @@ def serve_here(settings: Settings, *, reuse_port: bool = False) -> int:
     return 0
 
 
+def serve_alone(settings: Settings) -> int:
+    """`python -m bot` with one process (an operator's `PROMETHEUS_MULTIPROC_DIR` starts empty, as with workers)."""
+    forget_earlier_runs()
+    return serve_here(settings)
+
+
 def serve_in_workers(settings: Settings) -> int:
     """Start `settings.web_concurrency` workers and wait for them; the first failing worker's code, else 0."""
     embedded: EmbeddedRedis | None = None
@@ -71,7 +78,8 @@ def serve_in_workers(settings: Settings) -> int:
         embedded = EmbeddedRedis.start(EMBEDDED_REDIS_DIR)
         settings = dataclasses.replace(settings, redis_url=embedded.url)
     try:
-        return _supervise(settings)
+        with shared_between_workers():  # before the workers start: each reads it when it first records a metric
+            return _supervise(settings)
     finally:
         if embedded is not None:
             embedded.stop()
@@ -124,7 +132,9 @@ def _supervise(settings: Settings) -> int:
 def _worker(settings: Settings, number: int) -> None:
     # Ctrl-C reaches the whole process group: the parent turns it into one SIGTERM for each worker.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    configure_logging(settings.log_level, secrets=settings.secrets, process_name=f"worker {number}")
+    configure_logging(
+        settings.log_level, secrets=settings.secrets, process_name=f"worker {number}", log_format=settings.log_format
+    )
     sys.exit(serve_here(settings, reuse_port=True))
 
 

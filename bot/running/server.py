@@ -1,4 +1,4 @@
-"""Serving Slack: HTTP mode (`POST /slack/events`) or Socket Mode, plus `GET /healthz`."""
+"""Serving Slack: HTTP mode (`POST /slack/events`) or Socket Mode, plus `GET /healthz` and `GET /metrics`."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from bot.running.app import Bot
+from bot.running.metrics import metrics_handler
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ def web_app(bot: Bot, *, with_events: bool = True) -> web.Application:
     if with_events:
         app.router.add_post(EVENTS_PATH, slack_events)
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics_handler(bot.settings.metrics_token))
     return app
 
 
@@ -76,7 +78,9 @@ async def serve(bot: Bot, *, host: str = "0.0.0.0", reuse_port: bool = False) ->
     if settings.socket_mode:
         socket_handler = AsyncSocketModeHandler(bot.bolt, settings.slack_app_token)
         await socket_handler.connect_async()
-        logger.info("Connected to Slack in Socket Mode%s", f"; /healthz on port {settings.port}" if runner else "")
+        logger.info(
+            "Connected to Slack in Socket Mode%s", f"; /healthz and /metrics on port {settings.port}" if runner else ""
+        )
     else:
         logger.info("Listening for Slack on http://%s:%d%s", host, settings.port, EVENTS_PATH)
 

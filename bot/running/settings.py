@@ -42,6 +42,11 @@ class Settings:
     # Server-side compaction above this many tokens (0: off). Under gpt-5.6-luna's 272K price step and its 1.05M window.
     compact_threshold_tokens: int = 200_000
     daily_token_budget_per_user: int = 0  # 0: unlimited
+    daily_token_budget_per_channel: int = 0
+    daily_token_budget_per_workspace: int = 0
+    admin_user_ids: frozenset[str] = frozenset()  # see the usage view, besides the workspace's admins and owners
+    metrics_token: str = field(default="", repr=False)  # GET /metrics asks for it as a Bearer token when set
+    log_format: str = "text"  # or "json": one JSON object per line
     allowed_bot_ids: frozenset[str] = frozenset()
     openai_timeout_seconds: float = 120.0
     # Not read from the environment: an answer complete sooner is posted at once, without status or streaming.
@@ -69,7 +74,15 @@ class Settings:
     @property
     def secrets(self) -> tuple[str, ...]:
         return tuple(
-            s for s in (self.slack_bot_token, self.openai_api_key, self.slack_signing_secret, self.slack_app_token) if s
+            s
+            for s in (
+                self.slack_bot_token,
+                self.openai_api_key,
+                self.slack_signing_secret,
+                self.slack_app_token,
+                self.metrics_token,
+            )
+            if s
         )
 
     @classmethod
@@ -122,6 +135,11 @@ class Settings:
             history_budget_chars=int(reader.number("HISTORY_BUDGET_CHARS", 48_000, minimum=1_000)),
             compact_threshold_tokens=int(reader.number("COMPACT_THRESHOLD_TOKENS", 200_000, minimum=0)),
             daily_token_budget_per_user=int(reader.number("DAILY_TOKEN_BUDGET_PER_USER", 0, minimum=0)),
+            daily_token_budget_per_channel=int(reader.number("DAILY_TOKEN_BUDGET_PER_CHANNEL", 0, minimum=0)),
+            daily_token_budget_per_workspace=int(reader.number("DAILY_TOKEN_BUDGET_PER_WORKSPACE", 0, minimum=0)),
+            admin_user_ids=reader.ids("ADMIN_USER_IDS"),
+            metrics_token=reader.text("METRICS_TOKEN"),
+            log_format=reader.choice("LOG_FORMAT", "text", ("text", "json"), upper=False),
             allowed_bot_ids=frozenset(b.strip() for b in reader.text("ALLOWED_BOT_IDS").split(",") if b.strip()),
             openai_timeout_seconds=reader.number("OPENAI_TIMEOUT_SECONDS", 120.0, minimum=1.0),
             openai_max_retries=int(reader.number("OPENAI_MAX_RETRIES", 2, minimum=0, maximum=10)),
@@ -152,6 +170,9 @@ class _Reader:
 
     def text(self, name: str) -> str:
         return self.env.get(name, "").strip()
+
+    def ids(self, name: str) -> frozenset[str]:
+        return frozenset(part.strip() for part in self.text(name).split(",") if part.strip())
 
     def required(self, name: str, *, where: str, prefix: str = "") -> str:
         value = self.text(name)

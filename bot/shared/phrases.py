@@ -36,6 +36,22 @@ OVER_BUDGET = (
     "You've used your share of my answers for today, sorry. It resets at midnight UTC (in {wait}); "
     "I'll gladly pick this up then."
 )
+OVER_CHANNEL_BUDGET = (
+    "This channel has used its share of my answers for today, sorry. It resets at midnight UTC (in {wait}); "
+    "I'll gladly pick this up then."
+)
+OVER_WORKSPACE_BUDGET = (
+    "This workspace has used its share of my answers for today, sorry. It resets at midnight UTC (in {wait}); "
+    "I'll gladly pick this up then."
+)
+NOT_IN_THIS_CHANNEL = (
+    "I don't answer in this channel, sorry. An admin of this workspace decides where I answer; "
+    "you'll find me in the channels they've opened to me."
+)
+NO_DIRECT_MESSAGES = (
+    "I don't take direct messages here, sorry. Mention me in one of the channels where I answer instead."
+)
+NOT_FOR_YOU = "Sorry, I'm not set up to answer you. An admin of this workspace can change that."
 RESTARTING = "I'm restarting and couldn't finish this answer. Please ask again in a moment."
 NO_HISTORY = (
     "I couldn't read this conversation from Slack just now, so I can't answer yet. Please try again in a minute."

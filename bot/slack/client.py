@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.async_handler import AsyncRetryHandler
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -19,6 +20,9 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+from bot.shared.metrics import SLACK_RATE_LIMITED, SLACK_REFUSED
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +50,7 @@ class RateLimitRetryHandler(AsyncRateLimitErrorRetryHandler):
         state.next_attempt_requested = True
         wait = retry_after_seconds(response.headers) + random.random() * 0.5
         method = request.url.rstrip("/").rsplit("/", 1)[-1]
+        SLACK_RATE_LIMITED.labels(method=method).inc()
         logger.warning("Slack rate-limited %s: retrying in %.1fs", method, wait)
         await asyncio.sleep(wait)
         state.increment_current_attempt()
@@ -71,6 +76,21 @@ def retry_handlers() -> list[AsyncRetryHandler]:
     ]
 
 
+class CountedWebClient(AsyncWebClient):
+    """slack_sdk's client, counting the calls Slack refuses (by method and error) and those it rate-limits that
+    are not retried (the retry handler counts the others) into the metrics."""
+
+    async def api_call(self, api_method: str, *args: Any, **kwargs: Any) -> AsyncSlackResponse:
+        try:
+            return await super().api_call(api_method, *args, **kwargs)
+        except SlackApiError as error:
+            if error.response.status_code == 429:
+                SLACK_RATE_LIMITED.labels(method=api_method).inc()
+            else:
+                SLACK_REFUSED.labels(method=api_method, error=str(error.response.get("error") or "unknown")).inc()
+            raise
+
+
 def build_client(token: str, base_url: str) -> AsyncWebClient:
     """Call from a running event loop; close the client's `session` when done.
 
@@ -79,7 +99,7 @@ def build_client(token: str, base_url: str) -> AsyncWebClient:
     """
     # slack_sdk applies its own 30 s timeout only to sessions it makes itself.
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=SLACK_TIMEOUT_SECONDS))
-    return AsyncWebClient(token=token, base_url=base_url, retry_handlers=retry_handlers(), session=session)
+    return CountedWebClient(token=token, base_url=base_url, retry_handlers=retry_handlers(), session=session)
 
 
 def without_rate_limit_retries(client: AsyncWebClient) -> AsyncWebClient:
@@ -89,4 +109,6 @@ def without_rate_limit_retries(client: AsyncWebClient) -> AsyncWebClient:
     write, and nothing waits inside a call.
     """
     handlers = [h for h in client.retry_handlers if not isinstance(h, AsyncRateLimitErrorRetryHandler)]
-    return AsyncWebClient(token=client.token, base_url=client.base_url, session=client.session, retry_handlers=handlers)
+    return CountedWebClient(
+        token=client.token, base_url=client.base_url, session=client.session, retry_handlers=handlers
+    )

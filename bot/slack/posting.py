@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -23,6 +24,18 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.slack.render import fallback_text, markdown_blocks, plain_text
 
 logger = logging.getLogger(__name__)
+
+
+class PostedMessages(list[str]):
+    """The ts of each message of one answer, and when the first appeared (epoch seconds; the metrics' latency)."""
+
+    first_at: float | None = None
+
+    def append(self, ts: str) -> None:
+        if self.first_at is None:
+            self.first_at = time.time()
+        super().append(ts)
+
 
 # Metadata event type on the bot's notices: a rebuild from history leaves them out of the conversation.
 NOTICE_EVENT = "bot_notice"

@@ -35,7 +35,7 @@ from slack_sdk.errors import SlackApiError
 from bot.shared import phrases
 from bot.slack.answer_writing import AnswerWriting
 from bot.slack.pacing import WorkspaceBudget, retry_after
-from bot.slack.posting import NOTICE_EVENT, post_markdown, post_notice
+from bot.slack.posting import NOTICE_EVENT, PostedMessages, post_markdown, post_notice
 from bot.slack.render import MESSAGE_MARKDOWN_LIMIT, cut_for_room, fallback_text, markdown_blocks, split_markdown
 
 logger = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ class Reply:
         self.stopped_by_user = False  # the person pressed Stop: Slack takes nothing more of this answer
         self._may_stream = True  # until Slack refuses a stream for this answer
         self._not_before = 0.0  # after a 429: this answer writes nothing before then (monotonic clock)
-        self.posted: list[str] = []  # ts of every message of this answer
+        self.posted = PostedMessages()  # ts of every message of this answer, and when the first appeared
         self._done = asyncio.Event()
         self._pump: asyncio.Task[None] | None = None
         self._flushing = asyncio.Lock()

@@ -11,7 +11,9 @@ SEEN_TTL_SECONDS = 3600  # Slack stops retrying an event after about 5 minutes
 RESET_TTL_SECONDS = 400 * 86400  # a channel-wide /reset outlives any thread's memory of it
 NOTES_TTL_SECONDS = 400 * 86400  # long-term notes: kept this long after their last change
 NAME_TTL_SECONDS = 86400
-USAGE_DAY_TTL_SECONDS = 2 * 86400  # a day's counter outlives its day, wherever the reader's clock is
+USAGE_DAY_TTL_SECONDS = 8 * 86400  # a day's counters serve the usage view's last 7 days, wherever the clock is
+ACCESS_NOTE_TTL_SECONDS = 86400  # someone outside the access rules is told at most once a day per place
+USER_GROUP_TTL_SECONDS = 600  # a user group's members are asked of Slack again after this
 LOCK_TIMEOUT_SECONDS = 60.0  # renewed while a turn runs; expires if its process dies
 QUEUE_TTL_SECONDS = int(LOCK_TIMEOUT_SECONDS * 10)
 
@@ -49,8 +51,16 @@ class Keys:
     def usage(self, key: ConversationKey) -> str:
         return self._conversation("usage", key)
 
-    def tokens(self, team_id: str, user_id: str, day: str) -> str:
-        return f"{self._prefix}:{team_id}:tokens:{user_id}:{day}"
+    def usage_day(self, team_id: str, day: str) -> str:
+        """A workspace's counters of one UTC day (by person, channel, model, outcome): one hash, one slot."""
+        day_of_team = self.slot(f"{team_id}-{day}") if self._hash_tags else day  # each workspace-day its own slot
+        return f"{self._prefix}:{team_id}:usage-day:{day_of_team}"
+
+    def access_noted(self, team_id: str, place: str, user_id: str) -> str:
+        return f"{self._prefix}:{team_id}:access-noted:{self.slot(place)}:{user_id}"
+
+    def user_group(self, team_id: str, group_id: str) -> str:
+        return f"{self._prefix}:{team_id}:usergroup:{group_id}"
 
     def lock(self, key: ConversationKey) -> str:
         return self._conversation("lock", key)

@@ -19,6 +19,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import LockError, MovedError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from bot.shared.metrics import REDIS_OUTAGES
+
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -181,6 +183,7 @@ class RedisGuard:
         if self._down_since is not None:
             return
         self._down_since = time.monotonic()
+        REDIS_OUTAGES.inc()
         self._back.clear()
         if isinstance(error, MovedError):
             logger.error("Redis answered MOVED: REDIS_URL is a cluster node, but no cluster was seen at start-up")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING
 from redis.asyncio.lock import Lock
 
 from bot.shared.conversation_key import ConversationKey
+from bot.shared.metrics import QUEUE_WAIT_SECONDS
 from bot.state.thread_state import Recall, ThreadState
 
 if TYPE_CHECKING:
@@ -44,6 +46,7 @@ class Turn:
         the shared one, keeps turns apart while Redis is unreachable.
         """
         memory = self._memory
+        started = time.monotonic()
         if self._lock is None:
             await self._wait_for_lock()
         if self._lock is not None:
@@ -51,6 +54,7 @@ class Turn:
         local = memory.local_locks.take(self.key)
         try:
             async with local:
+                QUEUE_WAIT_SECONDS.observe(time.monotonic() - started)
                 yield self.recall
         finally:
             memory.local_locks.done(self.key)

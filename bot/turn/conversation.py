@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
@@ -15,13 +15,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.model.agent import TurnContext, TurnOutput
 from bot.model.errors import failure_phrase
 from bot.model.memory import ModelMemory, RunPlan
-from bot.model.note_tools import NotesScope
-from bot.model.notes_input import TurnNotes
+from bot.model.note_tools import said_changes
 from bot.model.options import ModelOptions
 from bot.model.tool_progress import ToolProgress, sources_markdown
 from bot.model.tools import AgentTools
-from bot.model.usage import budget_day, budget_note, over_budget, usage_line
-from bot.shared import phrases
+from bot.model.usage import DailyBudgets, budget_day, budget_note, exceeded_budget
+from bot.shared import metrics, phrases
 from bot.shared.conversation_key import ConversationKey
 from bot.slack.answer_writing import AnswerWriting
 from bot.slack.assistant_pane import set_thread_title, thread_title
@@ -34,16 +33,18 @@ from bot.slack.status import StatusCue
 from bot.slack.text import mentioned_user_ids
 from bot.slack.workspace_search import WorkspaceSearch, channel_types_for_place
 from bot.state.memory import Memory, Turn
-from bot.state.notes import NotesStore
 from bot.state.thread_state import Recall, ThreadState, now_ts
+from bot.state.usage_counters import TurnCount
 from bot.turn import participation
+from bot.turn.access import AccessGate
+from bot.turn.accounting import account_for_answer, account_for_failure
 from bot.turn.history import (
     RESET_EVENT,
     BotIdentity,
     HistoryUnavailable,
-    speaker_label,
 )
 from bot.turn.model_run import ModelRun, RunSetup, describe_error, model_name
+from bot.turn.notes_step import NotesStore, notes_for_turn
 from bot.turn.routing import IncomingMessage, is_empty_mention, is_reset_request
 
 logger = logging.getLogger(__name__)
@@ -55,7 +56,8 @@ class TurnLimits:
     turn_timeout_seconds: float
     instant_answer_seconds: float  # an answer complete sooner is posted in one message, with no status shown
     thread_memory_seconds: float  # how long after its last answer the bot follows a thread without a mention
-    daily_token_budget: int = 0  # per person and UTC day; 0: unlimited
+    # Tokens per UTC day per person, channel and workspace; 0: unlimited.
+    budgets: DailyBudgets = field(default_factory=DailyBudgets)
 
 
 class Conversations:
@@ -73,9 +75,11 @@ class Conversations:
         limits: TurnLimits,
         files: FileReader,
         options: ModelOptions | None = None,
+        access: AccessGate | None = None,
         notes: NotesStore | None = None,  # long-term notes; None: LONG_TERM_MEMORY is off
     ) -> None:
         self._client = client
+        self._access = access
         self._notes = notes
         self._files = files
         self._memory = memory
@@ -101,6 +105,11 @@ class Conversations:
     def client(self) -> AsyncWebClient:
         """The bot's own Slack client (Bolt's per-request copy adds arguments some methods do not take)."""
         return self._client
+
+    @property
+    def dms_open(self) -> bool:
+        """Whether the access rules open direct messages and the assistant pane."""
+        return self._access is None or self._access.dms_open
 
     @property
     def in_flight(self) -> int:
@@ -149,6 +158,8 @@ class Conversations:
     # The turn ------------------------------------------------------------------------------------
     async def _handle(self, message: IncomingMessage) -> None:
         key = message.key
+        if self._access is not None and not await self._access.admits(message):
+            return  # before anything is claimed or joined: outside the access rules the bot stays out
         resetting = is_reset_request(message.text, self.bot.user_id)
         empty = is_empty_mention(message.text, self.bot.user_id) and not message.files
         too_long = len(message.text) > self._limits.history_budget_chars
@@ -222,14 +233,16 @@ class Conversations:
         """The steps of an answer: the budget, who speaks where, the model run written into Slack, then memory."""
         key = message.key
         day = budget_day(message.ts)
-        if await self._over_budget(message, day):
+        over = await self._over_budget(message, day)
+        if over is not None:
             # No model call: a short note, and the memory is left as it was.
+            metrics.DECLINED.labels(reason=f"budget_{over}").inc()
             await turn.finish(None)
-            await post_notice(self._client, key.channel_id, message.reply_thread_ts, budget_note(message.ts))
+            await post_notice(self._client, key.channel_id, message.reply_thread_ts, budget_note(message.ts, over))
             return
         mentioned = [u for u in mentioned_user_ids(message.text) if u != self.bot.user_id]
         speaker_names = await self._people.names(key.team_id, [message.user_id, *mentioned])
-        notes = self._notes_for(message, recall, speaker_names)
+        notes = notes_for_turn(self._notes, message, recall, speaker_names) if self._notes else None
         context = TurnContext(
             speaker_id=message.user_id,
             speaker_name=speaker_names.get(message.user_id),
@@ -249,25 +262,33 @@ class Conversations:
             message_ts=message.ts,
             delay=self._limits.instant_answer_seconds,
         )
-        progress = ToolProgress(conversation=str(key), show_tasks=reply.show_tasks, show_line=cue.show_line)
+        progress = ToolProgress(
+            conversation=str(key),
+            show_tasks=reply.show_tasks,
+            show_line=cue.show_line,
+            server_of=self._agents.mcp.server_of,
+        )
+        started = time.monotonic()
         cue.start()  # just before the try whose finally clears it
         try:
             async with asyncio.timeout(self._limits.turn_timeout_seconds):
                 agent = await self._agents.for_channel(key.channel_id)
                 setup = RunSetup(agent, context, reply, progress, status=cue.show_line, notes=notes)
                 plan, output = await self._model_run.run(message, recall, setup, speaker_names, prefetched)
-            # What the notes tools did, said by the bot rather than left to the model.
-            memory_lines = "\n\n" + "\n".join(context.notes.changes) if context.notes and context.notes.changes else ""
-            await reply.finish(output.text + sources_markdown(output.sources) + memory_lines)
+            await reply.finish(output.text + sources_markdown(output.sources) + said_changes(context.notes))
         except SlackApiError as error:
             logger.error(
                 "Could not post the answer in %s: %s; the conversation was not advanced",
                 key,
                 error.response.get("error"),
             )
+            account_for_failure(None)  # Slack's refusal is counted by method in the metrics already
+            await self._memory.usage.count_failure(key.team_id, day)
             return
         except Exception as error:
             logger.warning("Turn failed in %s: %s", key, describe_error(error))
+            account_for_failure(describe_error(error))
+            await self._memory.usage.count_failure(key.team_id, day)
             await reply.fail(phrases.NO_HISTORY if isinstance(error, HistoryUnavailable) else failure_phrase(error))
             await turn.finish(None)  # the memory stays as it was; the next message here is still answered
             return
@@ -277,28 +298,14 @@ class Conversations:
             raise
         finally:
             await cue.clear(replied=bool(reply.posted))
-        logger.info(
-            usage_line(
-                str(key), model=model_name(agent), how=output.how, compacted=output.compacted, usage=output.usage
-            )
+        count = account_for_answer(
+            message,
+            output,
+            model=model_name(agent),
+            seconds=time.monotonic() - started,
+            first_shown_at=reply.posted.first_at,
         )
-        await self._remember(message, turn, recall, plan, output, day, notes_sent=notes.sent if notes else "")
-
-    def _notes_for(self, message: IncomingMessage, recall: Recall, names: dict[str, str]) -> TurnNotes | None:
-        """The speaker's and the channel's long-term notes for this turn; None when long-term memory is off."""
-        if self._notes is None:
-            return None
-        key = message.key
-        scope = NotesScope(
-            self._notes,
-            team_id=key.team_id,
-            speaker_id=message.user_id,
-            channel_id=key.channel_id,
-            private=message.is_dm,  # DMs and the assistant pane
-        )
-        label = speaker_label(names.get(message.user_id), message.user_id)
-        sent = recall.state.notes_sent if recall.state else ""
-        return TurnNotes(scope, sent=sent, versions=recall.notes_versions, speaker_label=label)
+        await self._remember(message, turn, recall, plan, output, day, count, notes.sent if notes else "")
 
     def _workspace_search(self, message: IncomingMessage) -> WorkspaceSearch | None:
         """Searching Slack as the asker, for this turn: where it is on and the event carried an action token."""
@@ -311,11 +318,16 @@ class Conversations:
             channel_types=channel_types_for_place(self._agents.granted_scopes, private_to_asker=message.is_dm),
         )
 
-    async def _over_budget(self, message: IncomingMessage, day: str) -> bool:
-        budget = self._limits.daily_token_budget
-        if not budget:
-            return False
-        return over_budget(await self._memory.usage.tokens_today(message.key.team_id, message.user_id, day), budget)
+    async def _over_budget(self, message: IncomingMessage, day: str) -> str | None:
+        """Which daily budget the message is over, if any (one Redis round trip, only with a budget set)."""
+        budgets = self._limits.budgets
+        if not budgets.any:
+            return None
+        key = message.key
+        spent = await self._memory.usage.spent_today(
+            key.team_id, day, user_id=message.user_id, channel_id=key.channel_id
+        )
+        return exceeded_budget(spent, budgets)
 
     async def _title_assistant_thread(self, message: IncomingMessage, speaker_names: dict[str, str]) -> None:
         question = message.text or " ".join(str(f.get("name") or "") for f in message.files)
@@ -342,7 +354,7 @@ class Conversations:
         plan: RunPlan,
         output: TurnOutput,
         day: str,
-        *,
+        count: TurnCount,
         notes_sent: str,
     ) -> None:
         """Advance the conversation's memory to this answer (if still current), then count its tokens."""
@@ -356,10 +368,7 @@ class Conversations:
             notes_sent=notes_sent,
         )
         await turn.finish(state)
-        usage = output.usage
-        await self._memory.usage.record(
-            key, user_id=message.user_id, day=day, total=usage.total_tokens, counters=usage.counters()
-        )
+        await self._memory.usage.record(key, day=day, turn=count, counters=output.usage.counters())
 
     async def _confirm(self, message: IncomingMessage, text: str) -> None:
         try:

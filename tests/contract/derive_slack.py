@@ -43,6 +43,7 @@ METHODS = (
     "reactions.add",
     "reactions.remove",
     "users.info",
+    "usergroups.users.list",  # the access rules: members of the user groups `[access] people` names
     "views.publish",
     "assistant.search.context",  # search_slack (Real-time Search API)
     "assistant.search.info",  # python -m bot doctor

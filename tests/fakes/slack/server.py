@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from ..slack_admin import SlackAdmin
 from ..slack_files import SlackFiles
 from ..slack_search import SlackWorkspaceSearch
 from . import contract
@@ -109,6 +110,7 @@ class FakeSlack(Methods, Streams, Store):
         self._port = 0
         self.files = SlackFiles(team_id)
         self.search = SlackWorkspaceSearch(self)
+        self.admin = SlackAdmin(lambda: self.granted_scopes)  # user groups, and users.info's role flags
         self._handlers: dict[str, Handler] = {
             "auth.test": self._auth_test,
             "chat.postMessage": self._chat_post_message,
@@ -120,7 +122,7 @@ class FakeSlack(Methods, Streams, Store):
             "chat.stopStream": self._chat_stop_stream,
             "conversations.replies": self._conversations_replies,
             "conversations.history": self._conversations_history,
-            "users.info": self._users_info,
+            "users.info": self.admin.with_roles(self._users_info),
             "reactions.add": self._reactions_add,
             "reactions.remove": self._reactions_remove,
             "assistant.threads.setStatus": self._set_status,
@@ -133,6 +135,7 @@ class FakeSlack(Methods, Streams, Store):
             "assistant.search.info": self.search.info,
             "conversations.info": self.search.conversations_info,
             "conversations.open": self.search.conversations_open,
+            "usergroups.users.list": self.admin.usergroups_users_list,
         }
         self.add_user(self.bot_user_id, self.bot_name, is_bot=True)
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .apps import AppProcess, errors_in_log
 from .modes import memory_modes
+from .notes import long_term_memory
 from .report import Results, render
 from .scenarios import (
     Stack,
@@ -29,7 +30,7 @@ from .scenarios import (
 )
 
 APPS = ("bot", "baseline", "sdk", "floor")
-FIGURES = ("payload", "overhead", "concurrency", "rebuild", "footprint", "tokens", "modes")
+FIGURES = ("payload", "overhead", "concurrency", "rebuild", "footprint", "tokens", "modes", "notes")
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,9 @@ async def run(options: Options) -> Results:
             results.modes, results.modes_floor = await memory_modes(
                 stack, turns=options.payload_turns, plateau=not options.smoke, **timing
             )
+        if "notes" in options.figures:
+            print("  8. long-term memory", file=sys.stderr, flush=True)
+            results.notes = await long_term_memory(stack, turns=options.payload_turns)
     finally:
         await stack.stop()
     return results

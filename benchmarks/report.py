@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .modes import render_modes
+from .notes import NotesFigures, render_notes
 from .scenarios import Concurrency, Footprint, Overhead, Rebuild, Tokens
 
 PAYLOAD_TURNS = (2, 10, 25, 50)
@@ -30,6 +31,7 @@ class Results:
     errors: dict[str, list[str]] = field(default_factory=dict)
     modes: dict[str, Any] = field(default_factory=dict)  # column -> modes.ModeFigures
     modes_floor: Overhead | None = None
+    notes: NotesFigures | None = None  # figure 8, long-term memory on and off
     seconds: float = 0.0
     machine: str = ""
 
@@ -417,6 +419,7 @@ def render(results: Results) -> str:
         cells.append(_verdict(row.met))
         lines.append("| " + " | ".join(cells) + " |")
     lines += render_modes(results.modes, results.modes_floor)
+    lines += render_notes(results.notes)
     details = _details(results)
     notes = [
         "",

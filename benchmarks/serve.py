@@ -75,9 +75,10 @@ def main() -> None:
     parser.add_argument("--profile", type=Path, help="write a pyinstrument profile of this process here")
     parser.add_argument("--memory-mode", default="responses", help="the bot's MEMORY_MODE")
     parser.add_argument("--history-budget", type=int, help="the bot's HISTORY_BUDGET_CHARS")
+    parser.add_argument("--long-term-memory", choices=("on", "off"), default="on", help="the bot's LONG_TERM_MEMORY")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    bot_settings = {"memory_mode": args.memory_mode}
+    bot_settings = {"memory_mode": args.memory_mode, "long_term_memory": args.long_term_memory == "on"}
     if args.history_budget:
         bot_settings["history_budget_chars"] = args.history_budget
     run = serve(

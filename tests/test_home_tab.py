@@ -5,6 +5,7 @@ from __future__ import annotations
 from conftest import ALICE
 
 from bot.slack.home_tab import HomeTab
+from bot.slack.notes_home import NONE_YET, TITLE
 
 
 async def test_opening_the_home_tab_shows_a_view(bot, slack, model):
@@ -16,6 +17,8 @@ async def test_opening_the_home_tab_shows_a_view(bot, slack, model):
     view = slack.home_views[ALICE]
     assert view["type"] == "home"
     assert view["blocks"][0]["text"]["text"] == "Your usage"  # the usage view is the first section
+    texts = [b.get("text", {}).get("text") for b in view["blocks"]]
+    assert texts[texts.index(TITLE) + 1] == NONE_YET  # then long-term memory's, with nothing in it yet
 
 
 async def test_a_home_tab_without_sections_says_there_is_nothing_to_show(bot, slack, model):

@@ -56,6 +56,16 @@ def echo_tool_output(request) -> str:
     return f"Here is what I found. {output}"
 
 
+@pytest.fixture
+def start_bot(start_bot):
+    """These stories are about MCP servers and web search: the long-term memory tools are off here."""
+
+    async def start(**overrides):
+        return await start_bot(**{"long_term_memory": False, **overrides})
+
+    return start
+
+
 @pytest.fixture(autouse=True)
 def tickets_token(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TICKETS_TOKEN", "secret-ticket-token")

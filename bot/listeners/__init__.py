@@ -10,9 +10,10 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.context.async_context import AsyncBoltContext
 
-from bot.listeners import actions, assistant, commands, home, messages, shortcuts
+from bot.listeners import actions, assistant, commands, home, home_actions, messages, people, shortcuts
 from bot.slack.assistant_pane import AssistantPane
 from bot.slack.home_tab import HomeTab
+from bot.slack.notes_home import RememberedNotes
 from bot.turn.conversation import Conversations
 from bot.turn.feedback import AnswerFeedback
 from bot.turn.routing import IncomingMessage, message_from_event, workspace_of
@@ -25,6 +26,7 @@ def register(
     home_tab: HomeTab,
     feedback: AnswerFeedback,
     *,
+    remembered: RememberedNotes,
     allowed_bot_ids: frozenset[str],
 ) -> None:
     def to_message(event: dict[str, Any], context: AsyncBoltContext) -> IncomingMessage | None:
@@ -41,3 +43,5 @@ def register(
     home.register(app, pane, home_tab)
     shortcuts.register(app, conversations)
     actions.register(app, conversations, feedback)
+    home_actions.register(app, home_tab, remembered)
+    people.register(app, remembered)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import openai
 from agents import (
@@ -26,6 +26,9 @@ from openai import AsyncOpenAI
 from bot.model.errors import ContextOverflow, StreamFailed, is_context_overflow, stream_failure
 from bot.model.usage import TurnUsage
 from bot.shared.quoted import SearchFound
+
+if TYPE_CHECKING:
+    from bot.model.note_tools import NotesScope
 
 BASE_INSTRUCTIONS = """\
 You are a helpful assistant in a Slack workspace. Several people may talk to you in one thread: \
@@ -56,6 +59,8 @@ class TurnContext:
     speaker_name: str | None
     place: str  # e.g. "a direct message" or "a thread in the channel <#C123>"
     people: dict[str, str] = field(default_factory=dict)  # user id -> name, for those mentioned
+    # Long-term notes this turn may read and write (the speaker's, the channel's); None: long-term memory is off.
+    notes: NotesScope | None = field(default=None, compare=False, repr=False)
     # The `action_token` of the message event that started the turn: Slack's search acts as its author.
     action_token: str = field(default="", repr=False)
     # Searching the workspace for this turn (None: not here, not now); `search_slack` uses it.

@@ -10,6 +10,7 @@ from agents import Agent, OpenAIResponsesModel, Tool, WebSearchTool
 from bot.model.agent import TurnContext
 from bot.model.config import AgentConfig, approval_rule, setup_for_channel
 from bot.model.mcp_servers import McpServers
+from bot.model.note_tools import NOTE_TOOLS
 from bot.model.slack_search_tool import search_slack_tool
 from bot.shared.quoted import SEARCH_SCOPE
 
@@ -33,12 +34,14 @@ class AgentTools:
         build: BuildAgent,
         default_model: str,
         base_instructions: str = "",
+        long_term_memory: bool = False,
         granted_scopes: frozenset[str] = frozenset(),
     ) -> None:
         self.config = config
         self._build = build
         self._default_model = default_model
         self._base_instructions = base_instructions
+        self.long_term_memory = long_term_memory  # the notes tools (remember, forget, list_notes) on every agent
         self._agents: dict[tuple[str, str], Agent[TurnContext]] = {}
         self._web_search_refused = False
         self.mcp = McpServers(config.mcp_servers, self._needs_approval if config.has_approvals else None)
@@ -82,12 +85,14 @@ class AgentTools:
         setup = setup_for_channel(self.config, channel_id)
         agent = self._agent(setup.model or self._default_model, setup.instructions)
         tools: list[Tool] = [WebSearchTool()] if setup.web_search and self._web_search_allowed(agent) else []
+        if self.long_term_memory:
+            tools += NOTE_TOOLS
         if self.slack_search_granted and setup.slack_search:
             tools.append(self._search_slack)  # offered only in turns that carry an action token (is_enabled)
         servers = await self.mcp.usable(setup.mcp_servers)
         if not tools and not servers:
             return agent
-        return agent.clone(tools=list(tools), mcp_servers=servers)
+        return agent.clone(tools=tools, mcp_servers=servers)
 
     def _agent(self, model: str, instructions: str) -> Agent[TurnContext]:
         extra = "\n\n".join(part for part in (self._base_instructions, instructions) if part)

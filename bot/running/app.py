@@ -30,6 +30,7 @@ from bot.slack.assistant_pane import AssistantPane
 from bot.slack.client import CountedWebClient, build_client
 from bot.slack.files import MB, FileLimits, FileReader
 from bot.slack.home_tab import HomeTab
+from bot.slack.notes_home import RememberedNotes
 from bot.slack.people import People
 from bot.slack.user_groups import UserGroups
 from bot.state.access_marks import AccessMarks
@@ -38,6 +39,7 @@ from bot.state.embedded_redis import EmbeddedRedis
 from bot.state.feedback import FeedbackStore
 from bot.state.keys import Keys
 from bot.state.memory import Memory
+from bot.state.notes import NotesStore
 from bot.state.redis_link import RedisGuard, connect
 from bot.turn.access import AccessGate
 from bot.turn.approval_flow import ApprovalFlow
@@ -65,6 +67,7 @@ class Bot:
     home_tab: HomeTab | None = None
     usage_view: UsageView | None = None
     feedback: AnswerFeedback | None = None  # votes on answers; `feedback.tallies(team_id)` for the usage view
+    notes: NotesStore | None = None  # long-term notes (kept even when LONG_TERM_MEMORY is off: nothing reads them)
 
     async def status(self) -> dict[str, Any]:
         return {
@@ -128,6 +131,7 @@ async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embe
         hash_tags=redis.cluster,
     )
     keys = Keys(settings.redis_prefix, hash_tags=redis.cluster)
+    notes = NotesStore(guard, keys, max_notes=settings.memory_notes_max)
     guard.on_recovery = memory.replay_pending
     if not await guard.ping():
         logger.warning("Redis does not answer yet: the bot will answer from Slack history until it does")
@@ -162,6 +166,7 @@ async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embe
         ),
         default_model=settings.openai_model,
         base_instructions=settings.bot_instructions,
+        long_term_memory=settings.long_term_memory,
         granted_scopes=granted_scopes(auth),
     )
     await tools.start()
@@ -176,6 +181,7 @@ async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embe
     conversations = Conversations(
         client=slack,
         memory=memory,
+        notes=notes if settings.long_term_memory else None,
         people=People(slack, memory),
         agents=tools,
         model_memory=model_memory,
@@ -233,10 +239,25 @@ async def _build_with(settings: Settings, slack: AsyncWebClient, auth: Any, embe
     home_tab.add_section(usage_view.section)
     feedback = AnswerFeedback(slack, FeedbackStore(guard, keys))
     usage_view.feedback_tallies = feedback.tallies
-    listeners.register(bolt, conversations, pane, home_tab, feedback, allowed_bot_ids=settings.allowed_bot_ids)
+    remembered = RememberedNotes(notes, enabled=settings.long_term_memory)
+    home_tab.add_section(remembered.home_section)
+    listeners.register(
+        bolt, conversations, pane, home_tab, feedback, remembered=remembered, allowed_bot_ids=settings.allowed_bot_ids
+    )
     conversations.approvals.start()  # marks requests nobody decided in time as expired
     return Bot(
-        settings, bolt, conversations, guard, slack, openai_client, embedded, tools, home_tab, usage_view, feedback
+        settings,
+        bolt,
+        conversations,
+        guard,
+        slack,
+        openai_client,
+        embedded,
+        tools,
+        home_tab,
+        usage_view,
+        feedback,
+        notes,
     )
 
 

@@ -65,6 +65,8 @@ class Settings:
     openai_api: str = "responses"  # "chat_completions" for model servers without the Responses API (local mode)
     web_concurrency: int = 1  # processes serving Slack, each with its own event loop (one core each)
     approval_timeout_seconds: float = 3600.0  # how long a tool call waits for approval before it expires
+    long_term_memory: bool = True  # LONG_TERM_MEMORY=on|off: personal and channel notes (docs/long-term-memory.md)
+    memory_notes_max: int = 50  # MEMORY_NOTES_MAX: notes per person (per workspace) and per channel
 
     @property
     def socket_mode(self) -> bool:
@@ -152,6 +154,8 @@ class Settings:
             **reader.memory_choice(),
             web_concurrency=web_concurrency,
             approval_timeout_seconds=reader.number("APPROVAL_TIMEOUT_SECONDS", 3600.0, minimum=10.0, maximum=7 * 86400),
+            long_term_memory=reader.choice("LONG_TERM_MEMORY", "on", ("on", "off"), upper=False) == "on",
+            memory_notes_max=int(reader.number("MEMORY_NOTES_MAX", 50, minimum=1, maximum=500)),
         )
         if reader.problems:
             raise SettingsError(reader.problems)

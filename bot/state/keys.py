@@ -9,6 +9,7 @@ from bot.shared.conversation_key import ConversationKey
 
 SEEN_TTL_SECONDS = 3600  # Slack stops retrying an event after about 5 minutes
 RESET_TTL_SECONDS = 400 * 86400  # a channel-wide /reset outlives any thread's memory of it
+NOTES_TTL_SECONDS = 400 * 86400  # long-term notes: kept this long after their last change
 NAME_TTL_SECONDS = 86400
 USAGE_DAY_TTL_SECONDS = 8 * 86400  # a day's counters serve the usage view's last 7 days, wherever the clock is
 ACCESS_NOTE_TTL_SECONDS = 86400  # someone outside the access rules is told at most once a day per place
@@ -81,6 +82,22 @@ class Keys:
 
     def channel_remembering_since(self, team_id: str, channel_id: str) -> str:
         return f"{self._prefix}:{team_id}:remembering-since:{self.slot(channel_id)}"
+
+    def person_notes(self, team_id: str, user_id: str) -> str:
+        """One person's long-term notes in a workspace: one hash (one slot), tagged by the person."""
+        return f"{self._prefix}:{team_id}:notes:user:{self.slot(user_id)}"
+
+    def channel_notes(self, team_id: str, channel_id: str) -> str:
+        """A channel's long-term notes, in its conversations' slot: the begin script reads their version."""
+        return f"{self._prefix}:{team_id}:notes:channel:{self.slot(channel_id)}"
+
+    def notes_in_begin(self, key: ConversationKey, user_id: str) -> list[str]:
+        """The notes whose versions a turn's begin script reads: the channel's, and the speaker's on one Redis
+        (on a cluster it lives on another node: the turn reads it when it needs it). No speaker: none."""
+        if not user_id:
+            return []
+        channel = self.channel_notes(key.team_id, key.channel_id)
+        return [channel] if self._hash_tags else [channel, self.person_notes(key.team_id, user_id)]
 
     def name(self, team_id: str, user_id: str) -> str:
         return f"{self._prefix}:{team_id}:name:{self.slot(team_id) + ':' if self._hash_tags else ''}{user_id}"

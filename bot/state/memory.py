@@ -23,8 +23,9 @@ from redis.exceptions import LockError
 from bot.shared.conversation_key import ConversationKey
 from bot.state.keys import LOCK_TIMEOUT_SECONDS, QUEUE_TTL_SECONDS, RESET_TTL_SECONDS, SEEN_TTL_SECONDS, Keys
 from bot.state.name_cache import NameCache
+from bot.state.notes import notes_versions
 from bot.state.outage import LocalLocks, OutageLedger
-from bot.state.redis_link import RedisGuard, RedisUnavailable
+from bot.state.redis_link import RedisGuard, RedisUnavailable, lock_token
 from bot.state.scripts import BEGIN_SCRIPT, FINISH_SCRIPT, WAIT_SCRIPT
 from bot.state.thread_state import Recall, ThreadState, latest_ts, now_ts, ts_value
 from bot.state.transcript import open_transcript
@@ -60,7 +61,7 @@ class Memory:
 
     # The turn -------------------------------------------------------------------------------------
     async def begin_turn(
-        self, key: ConversationKey, ts: str, *, requires_part: bool, joins: bool, answers: bool
+        self, key: ConversationKey, ts: str, *, requires_part: bool, joins: bool, answers: bool, notes_of: str = ""
     ) -> Turn | None:
         """Claim the message and read what its conversation remembers, in one round trip; None for a
         repeat delivery (across processes).
@@ -74,14 +75,16 @@ class Memory:
             if not first_here:
                 return None
             return await self._begin_claimed(
-                key, ts, seen_key, requires_part=requires_part, joins=joins, answers=answers
+                key, ts, notes_of, requires_part=requires_part, joins=joins, answers=answers
             )
 
     async def _begin_claimed(
-        self, key: ConversationKey, ts: str, seen_key: str, *, requires_part: bool, joins: bool, answers: bool
+        self, key: ConversationKey, ts: str, notes_of: str, *, requires_part: bool, joins: bool, answers: bool
     ) -> Turn | None:
-        """`begin_turn` for the one delivery of a message this process is asking Redis about."""
+        """`begin_turn` for the one delivery of a message this process is asking Redis about; `notes_of`: the
+        speaker whose long-term notes' version the script reads too, with the channel's ("" for none)."""
         keys = self._keys
+        seen_key = keys.seen(key.team_id, key.channel_id, ts)
         token = uuid.uuid4().hex
         joined_with = ThreadState(stored_at=time.time()).encode() if joins else ""
         sent = self._guard.up
@@ -97,6 +100,7 @@ class Memory:
                         keys.viewing(key),
                         keys.queue(key),
                         keys.lock(key),
+                        *keys.notes_in_begin(key, notes_of),
                     ],
                     args=[
                         SEEN_TTL_SECONDS,
@@ -130,6 +134,7 @@ class Memory:
             return None
         raw_state, raw_reset, not_ours, since, viewing, taken = reply[1:7]
         recall = self._recall(key, raw_state, raw_reset, not_ours, since, viewing)
+        recall = recall.with_notes_versions(notes_versions(reply[10:], notes_of))
         if since is None:
             await self._start_remembering(key.team_id, key.channel_id)
         lock = self._lock(key, token) if taken else None
@@ -189,7 +194,7 @@ class Memory:
         thread_key = self._keys.thread(key)
         mode, expected = ("newer", "") if started_from.raw is None else ("cas", started_from.raw)
         anchor = str(ts_value(state.anchor_ts)) if state else "0"
-        token = _token_of(lock)
+        token = lock_token(lock)
         staying = ThreadState(stored_at=time.time())
         try:
             stored = await self._guard.run(
@@ -393,8 +398,3 @@ class Memory:
         viewing_key = self._keys.viewing(key)
         with contextlib.suppress(RedisUnavailable):
             await self._guard.run(lambda r: r.set(viewing_key, channel_id, ex=self._thread_ttl))
-
-
-def _token_of(lock: Lock | None) -> str:
-    token = lock.local.token if lock is not None else None
-    return token.decode() if isinstance(token, bytes) else (token or "")

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import RedisCluster
+from redis.asyncio.lock import Lock
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -213,3 +214,9 @@ class RedisGuard:
         if self._probe is not None:
             self._probe.cancel()
         await self.client.aclose()
+
+
+def lock_token(lock: Lock | None) -> str:
+    """The token a redis-py lock holds ("" for no lock): what the scripts compare before releasing it."""
+    token = lock.local.token if lock is not None else None
+    return token.decode() if isinstance(token, bytes) else (token or "")

@@ -22,10 +22,12 @@ local function take_turn(queue, lock, member, score, queue_ttl, token, lock_ms)
 end
 """
 
-# KEYS: seen, thread, channel reset, not ours, remembering since, viewing, queue, lock.
+# KEYS: seen, thread, channel reset, not ours, remembering since, viewing, queue, lock, and optionally the
+#       long-term notes whose version to read (the channel's; the speaker's too where it shares the node).
 # ARGV: seen ttl, part of the thread required ('1'), state to join with ('' for none), thread ttl,
 #       take a place in line ('1'), message ts, its score, queue ttl, lock token, lock ms.
-# Returns {0} for a repeat delivery, else {1, state, channel reset, not ours, since, viewing, take_turn...}.
+# Returns {0} for a repeat delivery, else {1, state, channel reset, not ours, since, viewing, take_turn...,
+# notes versions...}.
 # The message is claimed with the turn's token: asked again with it (its first answer was lost in a Redis
 # stall), the script answers as the first time, and a claim by another delivery stays a repeat.
 BEGIN_SCRIPT = (
@@ -45,7 +47,9 @@ local line = {0, false, false, 0}
 if ARGV[5] == '1' and part_of_it then
   line = take_turn(KEYS[7], KEYS[8], ARGV[6], ARGV[7], ARGV[8], ARGV[9], ARGV[10])
 end
-return {1, state, known[1], known[2], known[3], known[4], line[1], line[2], line[3], line[4]}
+local reply = {1, state, known[1], known[2], known[3], known[4], line[1], line[2], line[3], line[4]}
+for i = 9, #KEYS do table.insert(reply, redis.call('HGET', KEYS[i], '_v') or '') end
+return reply
 """
 )
 

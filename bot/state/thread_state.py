@@ -7,7 +7,7 @@ turn starts from, and decides whether the chain can be used or the conversation 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 
 
@@ -37,19 +37,21 @@ class ThreadState:
     anchor_ts: str = ""  # the Slack ts of the last message answered
     reset_ts: str = ""  # messages at or before this were forgotten by a reset
     memory_mode: str = ""  # the mode that wrote `response_id`; "" (older states) is "responses"
+    notes_sent: str = ""  # the long-term notes this memory holds (`SentNotes`, encoded)
 
     def encode(self) -> str:
-        # memory_mode comes last: the store script in memory.py reads fields 3 and 4 by position.
-        return f"{self.response_id}|{int(self.stored_at)}|{self.anchor_ts}|{self.reset_ts}|{self.memory_mode}"
+        # New fields come last: the store script in memory.py reads fields 3 and 4 by position.
+        fields = [self.response_id, str(int(self.stored_at)), self.anchor_ts, self.reset_ts, self.memory_mode]
+        return "|".join([*fields, self.notes_sent] if self.notes_sent else fields)
 
     @classmethod
     def decode(cls, raw: str) -> ThreadState:
-        response_id, stored_at, anchor_ts, reset_ts, memory_mode = ([*raw.split("|"), "", "", "", ""])[:5]
+        response_id, stored_at, anchor_ts, reset_ts, memory_mode, notes_sent = ([*raw.split("|"), *[""] * 6])[:6]
         try:
             stored = float(stored_at or 0)
         except ValueError:
             stored = 0.0
-        return cls(response_id, stored, anchor_ts, reset_ts, memory_mode)
+        return cls(response_id, stored, anchor_ts, reset_ts, memory_mode, notes_sent)
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,12 @@ class Recall:
     not_ours: bool = False  # Slack was asked once already: the bot has no part in this thread
     remembering_since: str = ""  # when Redis began remembering this workspace; "" if it has forgotten everything
     viewed_channel_id: str = ""  # in the assistant pane: the channel the person has open beside the thread
+    # Long-term notes' version per owner (a person's id, or "#" for the channel) as read with the state;
+    # None: not read with it (the turn waited in line, or Redis is away), to be read when needed.
+    notes_versions: dict[str, str] | None = None
+
+    def with_notes_versions(self, versions: dict[str, str] | None) -> Recall:
+        return replace(self, notes_versions=versions)
 
     @property
     def from_redis(self) -> bool:

@@ -14,6 +14,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.model.agent import TurnContext, TurnOutput
 from bot.model.errors import failure_phrase
 from bot.model.memory import ModelMemory, RunPlan
+from bot.model.note_tools import said_changes
+from bot.model.notes_input import TurnNotes
 from bot.model.tool_progress import ToolProgress, sources_markdown
 from bot.model.tools import AgentTools
 from bot.model.usage import budget_day
@@ -65,6 +67,7 @@ class Answering:
         context: TurnContext,
         run: Run,
         *,
+        notes: TurnNotes | None = None,
         remember: bool = True,
     ) -> None:
         """The model run written into Slack, then memory; a run that waits for approval pauses the turn."""
@@ -89,13 +92,14 @@ class Answering:
         try:
             async with asyncio.timeout(self._timeout):
                 agent = await self._agents.for_channel(key.channel_id)
-                plan, output = await run(RunSetup(agent, context, reply, progress, status=cue.show_line))
+                plan, output = await run(RunSetup(agent, context, reply, progress, status=cue.show_line, notes=notes))
             if output.paused is not None:
                 await self.approvals.pause(message, turn, recall, context, plan, output, reply)
                 return
             await progress.cite(output.sources)
             feedback = feedback_blocks(model=model_name(agent), response_id=output.response_id)
-            await reply.finish(output.text + sources_markdown(output.sources), closing_blocks=feedback)
+            said = said_changes(context.notes)  # what the notes tools changed, in the bot's words
+            await reply.finish(output.text + sources_markdown(output.sources) + said, closing_blocks=feedback)
         except SlackApiError as error:
             logger.error(
                 "Could not post the answer in %s: %s; the conversation was not advanced",
@@ -125,7 +129,12 @@ class Answering:
             seconds=time.monotonic() - started,
             first_shown_at=reply.posted.first_at,
         )
-        await (self._remember(message, turn, recall, plan, output, day, count) if remember else turn.finish(None))
+        if not remember:
+            await turn.finish(None)
+            return
+        # Without notes this turn (memory off, a resumed turn), the conversation keeps what it had been sent.
+        notes_sent = notes.sent if notes else (recall.state.notes_sent if recall.state else "")
+        await self._remember(message, turn, recall, plan, output, day, count, notes_sent)
 
     def reply_for(self, message: IncomingMessage) -> Reply:
         key = message.key
@@ -148,6 +157,7 @@ class Answering:
         output: TurnOutput,
         day: str,
         count: TurnCount,
+        notes_sent: str,
     ) -> None:
         """Advance the conversation's memory to this answer (if still current), then count its tokens."""
         key = message.key
@@ -157,6 +167,7 @@ class Answering:
             anchor_ts=message.ts,
             reset_ts=recall.state.reset_ts if recall.state else "",
             memory_mode=self._model_memory.mode,
+            notes_sent=notes_sent,
         )
         await turn.finish(state)
         await self._memory.usage.record(key, day=day, turn=count, counters=output.usage.counters())

@@ -38,6 +38,7 @@ from bot.turn.history import (
     BotIdentity,
 )
 from bot.turn.model_run import ModelRun, RunSetup
+from bot.turn.notes_step import NotesStore, notes_for_turn
 from bot.turn.routing import IncomingMessage, is_empty_mention, is_reset_request
 
 logger = logging.getLogger(__name__)
@@ -70,9 +71,11 @@ class Conversations:
         approvals: ApprovalFlow,
         options: ModelOptions | None = None,
         access: AccessGate | None = None,
+        notes: NotesStore | None = None,  # long-term notes; None: LONG_TERM_MEMORY is off
     ) -> None:
         self._client = client
         self._access = access
+        self._notes = notes
         self._files = files
         self._memory = memory
         self._model_memory = model_memory
@@ -204,6 +207,7 @@ class Conversations:
             # is answered too. A hint or a refusal keeps the next message there answered.
             joins=not resetting and (empty or too_long or (message.mentioned and not message.is_dm)),
             answers=not (resetting or empty or too_long),
+            notes_of=message.user_id if self._notes else "",
         )
         if turn is None:
             return  # a repeat delivery
@@ -276,11 +280,13 @@ class Conversations:
             return
         mentioned = [u for u in mentioned_user_ids(message.text) if u != self.bot.user_id]
         speaker_names = await self._people.names(key.team_id, [message.user_id, *mentioned])
+        notes = notes_for_turn(self._notes, message, recall, speaker_names) if self._notes else None
         context = TurnContext(
             speaker_id=message.user_id,
             speaker_name=speaker_names.get(message.user_id),
             place=describe_place(message, viewed_channel_id=recall.viewed_channel_id),
             people=speaker_names,
+            notes=notes.scope if notes else None,
             action_token=message.action_token,
             workspace_search=self._workspace_search(message),
             channel_id=key.channel_id,
@@ -291,7 +297,7 @@ class Conversations:
         async def run(setup: RunSetup) -> tuple[RunPlan, TurnOutput]:
             return await self._model_run.run(message, recall, setup, speaker_names, prefetched)
 
-        await self._answering.run_and_reply(message, turn, recall, context, run)
+        await self._answering.run_and_reply(message, turn, recall, context, run, notes=notes)
 
     def _workspace_search(self, message: IncomingMessage) -> WorkspaceSearch | None:
         """Searching Slack as the asker, for this turn: where it is on and the event carried an action token."""

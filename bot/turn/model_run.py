@@ -18,6 +18,7 @@ from bot.model.agent import PausedRun, TurnContext, TurnOutput, resumed_state, r
 from bot.model.errors import ContextOverflow
 from bot.model.input_items import InputItem, content_chars, with_files
 from bot.model.memory import ModelMemory, RunPlan
+from bot.model.notes_input import TurnNotes
 from bot.model.options import ModelOptions
 from bot.model.tool_progress import ToolProgress
 from bot.model.tools import AgentTools
@@ -57,6 +58,7 @@ class RunSetup:
     reply: Reply
     progress: ToolProgress
     status: Callable[[str], Awaitable[None]] = _no_status  # a line of progress in Slack ("is reading #x…")
+    notes: TurnNotes | None = None  # long-term notes for the user turn; None: long-term memory is off
 
 
 class ModelRun:
@@ -136,7 +138,9 @@ class ModelRun:
             turn.reply.add(delta)
 
         async def run(plan: RunPlan, how: str) -> tuple[RunPlan, TurnOutput]:
-            items = self._files.within_request_limits([*plan.history, current])
+            # Notes go in the user turn, before the message: all of them unless the chain already holds them.
+            notes = await turn.notes.item(chained=how == "chained") if turn.notes else None
+            items = self._files.within_request_limits([*plan.history, *([notes] if notes else []), current])
             output = await self._call_model(key, items, turn, plan.run_options, on_text)
             return plan, replace(output, how=how)
 

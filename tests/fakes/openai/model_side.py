@@ -87,7 +87,9 @@ class ModelSide:
             raise ApiError(400, error_body(error.message, "invalid_request_error", error.param)) from None
         rec.files_seen = [*earlier, *rec.files_sent]
         previous = self.responses[rec.previous_response_id].output_items if rec.previous_response_id else []
-        if rec.conversation is not None:  # the calls the conversation holds without their output yet
+        if rec.conversation is not None:
+            # The conversation holds the calls its last response made (its items are prepended to the input):
+            # an output in the new input may answer one of those, as the Agents SDK sends it.
             answered = {i.get("call_id") for i in chain if i.get("type") == "function_call_output"}
             previous = [i for i in chain if i.get("type") == "function_call" and i.get("call_id") not in answered]
         problem = unanswered_calls(previous, items)

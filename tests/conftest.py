@@ -13,6 +13,7 @@ import pytest
 from fakes.openai import FakeOpenAI
 from fakes.slack import FakeSlack
 from harness import BotUnderTest, RedisServer, test_settings
+from slack_sdk.web.async_client import AsyncWebClient
 
 ALICE = "UALICE"
 BOB = "UBOB"
@@ -102,3 +103,18 @@ async def start_bot(slack: FakeSlack, model: FakeOpenAI, redis_url: str, memory_
 @pytest.fixture
 async def bot(start_bot: StartBot) -> BotUnderTest:
     return await start_bot()
+
+
+# The fake Slack on its own, for the fakes' own tests: started with Alice, and a plain Web API client to call it.
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeSlack]:
+    slack = FakeSlack()
+    slack.add_user("UALICE", "Alice")
+    await slack.start()
+    yield slack
+    await slack.stop()
+
+
+@pytest.fixture
+def client(fake: FakeSlack) -> AsyncWebClient:
+    return AsyncWebClient(token="xoxb-test", base_url=fake.api_url)

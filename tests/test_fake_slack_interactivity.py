@@ -3,28 +3,11 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 
 import pytest
-from fakes.slack import FakeSlack
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.approval_blocks import FEEDBACK_ACTION, feedback_blocks, feedback_form, request_blocks
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeSlack]:
-    slack = FakeSlack()
-    slack.add_user("UALICE", "Alice")
-    await slack.start()
-    yield slack
-    await slack.stop()
-
-
-@pytest.fixture
-def client(fake: FakeSlack) -> AsyncWebClient:
-    return AsyncWebClient(token="xoxb-test", base_url=fake.api_url)
 
 
 async def refused(call) -> str:

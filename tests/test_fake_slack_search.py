@@ -3,26 +3,8 @@ cited in fakes/slack_search.py), through the real slack_sdk client."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
-from fakes.slack import FakeSlack
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeSlack]:
-    slack = FakeSlack()
-    slack.add_user("UALICE", "Alice")
-    await slack.start()
-    yield slack
-    await slack.stop()
-
-
-@pytest.fixture
-def client(fake: FakeSlack) -> AsyncWebClient:
-    return AsyncWebClient(token="xoxb-test", base_url=fake.api_url)
 
 
 async def refusal(call) -> str:

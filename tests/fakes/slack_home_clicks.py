@@ -18,6 +18,8 @@ import time
 from typing import Any
 from urllib.parse import urlencode
 
+from .slack_interactivity import sent_by
+
 CONFIRM_LIMITS = {"title": 100, "text": 300, "confirm": 30, "deny": 30}
 
 
@@ -65,14 +67,8 @@ def block_actions(
             return None
     payload = {
         "type": "block_actions",
-        "user": {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": team_id},
-        "api_app_id": "A0001",
-        "token": "legacy",
+        **sent_by(team_id, user_id),
         "container": {"type": "view", "view_id": view.get("id", "V0001")},
-        "trigger_id": "1.2.3",
-        "team": {"id": team_id, "domain": "fake"},
-        "enterprise": None,
-        "is_enterprise_install": False,
         "view": {**view, "id": view.get("id", "V0001"), "team_id": team_id, "app_id": "A0001"},
         "actions": [
             {

@@ -94,6 +94,19 @@ def _find_action(message: Message, action_id: str) -> tuple[dict[str, Any], dict
     raise AssertionError(f"the message shows no element with action_id {action_id!r}")
 
 
+def sent_by(team_id: str, user_id: str) -> dict[str, Any]:
+    """What every interaction payload says of who sent it and from where, with a fresh `trigger_id` (it lasts 3 s)."""
+    return {
+        "team": {"id": team_id, "domain": "fake"},
+        "user": {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": team_id},
+        "api_app_id": "A0001",
+        "token": "legacy",
+        "trigger_id": f"{int(time.time())}.{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex[:16]}",
+        "is_enterprise_install": False,
+        "enterprise": None,
+    }
+
+
 def block_actions_payload(
     *,
     team_id: str,
@@ -121,14 +134,8 @@ def block_actions_payload(
         container["thread_ts"] = message["thread_ts"]
     return {
         "type": "block_actions",
-        "user": {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": team_id},
-        "api_app_id": "A0001",
-        "token": "legacy",
+        **sent_by(team_id, user_id),
         "container": container,
-        "trigger_id": f"{int(time.time())}.{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex[:16]}",
-        "team": {"id": team_id, "domain": "fake"},
-        "enterprise": None,
-        "is_enterprise_install": False,
         "channel": {"id": channel, "name": "general"},
         "message": {k: v for k, v in message.items() if k not in ("streaming", "chunks", "edits", "tasks")},
         "state": {"values": {}},
@@ -157,15 +164,9 @@ def view_submission_payload(
             state[block["block_id"]] = {element["action_id"]: {"type": "plain_text_input", "value": typed}}
     return {
         "type": "view_submission",
-        "team": {"id": team_id, "domain": "fake"},
-        "user": {"id": user_id, "username": user_id.lower(), "name": user_id.lower(), "team_id": team_id},
-        "api_app_id": "A0001",
-        "token": "legacy",
-        "trigger_id": f"{int(time.time())}.{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex[:16]}",
+        **sent_by(team_id, user_id),
         "view": {**view, "state": {"values": state}},
         "response_urls": [],
-        "is_enterprise_install": False,
-        "enterprise": None,
     }
 
 

@@ -18,7 +18,6 @@ from .modes import memory_modes
 from .notes import long_term_memory
 from .report import Results, render
 from .scenarios import (
-    Stack,
     accounting_round_trips,
     concurrency,
     footprint,
@@ -28,6 +27,7 @@ from .scenarios import (
     rebuild,
     tokens_per_turn,
 )
+from .stack import Stack
 
 APPS = ("bot", "baseline", "sdk", "floor")
 FIGURES = ("payload", "overhead", "concurrency", "rebuild", "footprint", "tokens", "modes", "notes")

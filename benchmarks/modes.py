@@ -12,7 +12,8 @@ import asyncio
 from dataclasses import dataclass
 
 from .apps import AppProcess
-from .scenarios import Overhead, Stack, overhead, payload_per_turn
+from .scenarios import Overhead, overhead, payload_per_turn
+from .stack import Stack
 
 MODES = ("responses", "conversations", "local")
 SMALL_BUDGET = 12_000

@@ -17,7 +17,7 @@ from bot.state.notes import NotesStore
 from bot.state.redis_link import RedisGuard
 
 from .apps import AppProcess
-from .scenarios import ALICE, Stack, follow_up, mention, new_channel, question
+from .stack import ALICE, Stack, follow_up, mention, new_channel, question
 
 NOTES_HEADER = "Long-term notes"
 SETTLE_SECONDS = 0.3  # the turn's last Redis writes (state, counters) land just after the answer is posted

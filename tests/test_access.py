@@ -87,6 +87,8 @@ async def test_closed_direct_messages_close_the_assistant_pane_too(tmp_path, sta
     root = slack.post_user_message("D1", ALICE, "New chat", subtype="assistant_app_thread")
     opened = {"user_id": ALICE, "channel_id": "D1", "thread_ts": root["ts"], "context": {}}
     await bot.send_event({"type": "assistant_thread_started", "assistant_thread": opened, "event_ts": root["ts"]})
+    # The agent messaging experience's Messages tab offers no prompts either.
+    await bot.send_event({"type": "app_home_opened", "user": ALICE, "channel": "D1", "tab": "messages"})
 
     await say(bot, slack, "D1", ALICE, "what's the capital of France?", thread_ts=root["ts"])
 

@@ -40,7 +40,7 @@ def register(
     assistant.register(app, conversations, pane, to_message=to_message)
     messages.register(app, conversations, to_message=to_message)
     commands.register(app, conversations)
-    home.register(app, pane, home_tab)
+    home.register(app, pane, home_tab, dms_open=lambda: conversations.dms_open)
     shortcuts.register(app, conversations)
     actions.register(app, conversations, feedback)
     home_actions.register(app, home_tab, remembered)

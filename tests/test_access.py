@@ -151,3 +151,16 @@ def test_mistakes_in_the_access_and_prices_sections_are_named_one_a_line(tmp_pat
             "[prices.\"gpt-test\"]: unknown key 'ouput' (known: cached, input, output)",
         ]
     )
+
+
+async def test_someone_denied_cannot_make_the_bot_forget_a_channel_or_a_thread(tmp_path, start_bot, slack, model):
+    bot = await start_bot(agent_config=access_toml(tmp_path, f'deny = ["{BOB}"]\n'))
+    question = await say(bot, slack, "C1", ALICE, "<@UBOT> the secret word is banana")
+    await slack.wait_for_bot_messages("C1", question["ts"], 1)
+
+    response = await bot.command("/reset", channel_id="C1", user_id=BOB, response_url=slack.response_url())
+    assert response.status == 200 and phrases.NOT_FOR_YOU in response.text
+
+    await say(bot, slack, "C1", ALICE, "what was the secret word?", thread_ts=question["ts"])
+    await slack.wait_for_bot_messages("C1", question["ts"], 2)
+    assert model.requests[-1].previous_response_id == model.requests[0].response_id  # still remembered

@@ -20,6 +20,10 @@ def register(app: AsyncApp, conversations: Conversations) -> None:
         if not channel_id or not team_id:
             await ack(text=phrases.RESET_NOT_A_THREAD)
             return
+        refusal = await conversations.refusal_for(team_id, channel_id, command.get("user_id") or "")
+        if refusal is not None:
+            await ack(text=refusal)
+            return
         await conversations.reset_channel(team_id, channel_id)  # kept and written later if Redis is away
         await ack(text=phrases.RESET_DM if channel_id.startswith("D") else phrases.RESET_CHANNEL)
 

@@ -42,7 +42,12 @@ def register(app: AsyncApp, conversations: Conversations) -> None:
         if key is None:
             await respond(text=phrases.RESET_NOT_A_THREAD, response_type="ephemeral")
             return
-        await conversations.reset_thread(key, user_id=(body.get("user") or {}).get("id") or "")
+        user_id = (body.get("user") or {}).get("id") or ""
+        refusal = await conversations.refusal_for(key.team_id, key.channel_id, user_id)
+        if refusal is not None:
+            await respond(text=refusal, response_type="ephemeral", replace_original=False)
+            return
+        await conversations.reset_thread(key, user_id=user_id)
         await respond(text=phrases.RESET_THREAD, response_type="ephemeral", replace_original=False)
 
     async def on_summarize_thread(

@@ -61,21 +61,20 @@ class AccessGate:
         """Whether direct messages and the assistant pane are open (`dms`): a closed pane greets nobody."""
         return self._rules.dms
 
+    async def verdict(self, team_id: str, channel_id: str, user_id: str, *, is_dm: bool) -> str:
+        """`decide`'s answer, with the named user groups' members when the decision needs them."""
+        if self._open:
+            return ALLOWED
+        verdict = decide(self._rules, user_id=user_id, channel_id=channel_id, is_dm=is_dm)
+        if verdict == "person" and needs_group_members(self._rules, user_id):
+            members = await self._groups.members(team_id, self._rules.groups)
+            verdict = decide(self._rules, user_id=user_id, channel_id=channel_id, is_dm=is_dm, group_members=members)
+        return verdict
+
     async def admits(self, message: IncomingMessage) -> bool:
         """Whether `message` may be answered; if not, its author may get the day's note (once per place)."""
-        if self._open:
-            return True
         key = message.key
-        verdict = decide(self._rules, user_id=message.user_id, channel_id=key.channel_id, is_dm=message.is_dm)
-        if verdict == "person" and needs_group_members(self._rules, message.user_id):
-            members = await self._groups.members(key.team_id, self._rules.groups)
-            verdict = decide(
-                self._rules,
-                user_id=message.user_id,
-                channel_id=key.channel_id,
-                is_dm=message.is_dm,
-                group_members=members,
-            )
+        verdict = await self.verdict(key.team_id, key.channel_id, message.user_id, is_dm=message.is_dm)
         if verdict == ALLOWED:
             return True
         DECLINED.labels(reason=f"access_{verdict}").inc()

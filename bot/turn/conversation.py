@@ -30,7 +30,7 @@ from bot.state.approvals import PendingApproval
 from bot.state.memory import Memory, Turn
 from bot.state.thread_state import Recall, now_ts
 from bot.turn import participation
-from bot.turn.access import AccessGate
+from bot.turn.access import ALLOWED, NOTES, AccessGate
 from bot.turn.answering import Answering
 from bot.turn.approval_flow import ApprovalFlow, Tell, memory_mark, message_from_json
 from bot.turn.history import (
@@ -165,6 +165,13 @@ class Conversations:
                 await self.approvals.done_waiting(pending)
                 same, context = memory_mark(recall) == pending.recall_raw, TurnContext.from_json(pending.context)
                 await self._answering.run_and_reply(message, turn, recall, context, run, remember=same)
+
+    async def refusal_for(self, team_id: str, channel_id: str, user_id: str) -> str | None:
+        """What to tell someone the access rules keep out of this place (a reset uses the bot too); None: allowed."""
+        if self._access is None:
+            return None
+        verdict = await self._access.verdict(team_id, channel_id, user_id, is_dm=channel_id.startswith("D"))
+        return None if verdict == ALLOWED else NOTES[verdict]
 
     async def reset_channel(self, team_id: str, channel_id: str) -> None:
         """`/reset`: forget every conversation of a channel, or of a DM and all its threads."""

@@ -10,6 +10,7 @@ import redis.asyncio as aioredis
 from conftest import ALICE, BOB
 from harness import say
 
+from bot.listeners.shortcuts import SUMMARIZE_CALLBACK_ID
 from bot.model.config import AgentConfigError, load_agent_config
 from bot.model.operating_config import AccessConfig
 from bot.shared import phrases
@@ -164,3 +165,26 @@ async def test_someone_denied_cannot_make_the_bot_forget_a_channel_or_a_thread(t
     await say(bot, slack, "C1", ALICE, "what was the secret word?", thread_ts=question["ts"])
     await slack.wait_for_bot_messages("C1", question["ts"], 2)
     assert model.requests[-1].previous_response_id == model.requests[0].response_id  # still remembered
+
+
+@pytest.mark.parametrize(
+    ("rules", "who", "note"),
+    [
+        ('channels = ["C1"]\n', ALICE, phrases.NOT_IN_THIS_CHANNEL),  # a thread of a channel off the list
+        (f'deny = ["{BOB}"]\n', BOB, phrases.NOT_FOR_YOU),
+        ("dms = false\n", ALICE, phrases.NO_DIRECT_MESSAGES),  # the summary would be answered in a DM
+    ],
+)
+async def test_the_summary_shortcut_follows_the_rules_too(tmp_path, start_bot, slack, model, rules, who, note):
+    bot = await start_bot(agent_config=access_toml(tmp_path, rules))
+    root = slack.post_user_message("C2", CAROL, "Should we move the offsite to May?")
+    slack.post_user_message("C2", CAROL, "Booked the venue for May 12.", thread_ts=root["ts"])
+
+    await bot.shortcut(
+        SUMMARIZE_CALLBACK_ID, channel_id="C2", user_id=who, message=root, response_url=slack.response_url()
+    )
+
+    await slack.wait_for(lambda: bool(slack.ephemerals))
+    await bot.settled()
+    assert [e["text"] for e in slack.ephemerals] == [note]
+    assert slack.bot_messages(f"D{who[1:]}") == [] and model.requests == []

@@ -59,6 +59,13 @@ def register(app: AsyncApp, conversations: Conversations) -> None:
         if key is None or not key.thread_ts:
             await respond(text=phrases.SUMMARY_NOT_A_THREAD, response_type="ephemeral", replace_original=False)
             return
+        # Using the bot on this channel's thread, with the answer in a DM: both must be open to the person.
+        refusal = await conversations.refusal_for(key.team_id, key.channel_id, user.get("id") or "")
+        if refusal is None and not conversations.dms_open:
+            refusal = phrases.NO_DIRECT_MESSAGES
+        if refusal is not None:
+            await respond(text=refusal, response_type="ephemeral", replace_original=False)
+            return
         sent = await summarize_thread_in_dm(
             conversations,
             conversations.client,

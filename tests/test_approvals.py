@@ -17,8 +17,10 @@ from harness import free_port, say
 from redis_cluster import RedisClusterServers
 from tool_server import ToolServer
 
+from bot.model.usage import budget_day
 from bot.shared import phrases
 from bot.slack.approval_blocks import APPROVE_ACTION, REJECT_ACTION
+from bot.state.keys import Keys
 
 NEW_TICKET = CallTool("create_ticket", {"title": "Printer on fire", "priority": "high"})
 
@@ -296,6 +298,10 @@ async def test_a_thread_reset_while_a_request_waits_is_not_undone_by_the_resumed
     await slack.wait_for_bot_messages("C1", thread, 3, timeout=15)
     resumed = model.last_request
     await bot.settled()
+    # Not remembered, but spent: the tokens of the turn, paused and resumed, count toward Alice's day.
+    day_key = Keys(bot.bot.settings.redis_prefix, hash_tags=False).usage_day(bot.team_id, budget_day(thread))
+    spent = int(await bot.bot.guard.client.hget(day_key, f"t:u:{ALICE}") or 0)
+    assert spent == sum(r.usage["input_tokens"] + r.usage["output_tokens"] for r in model.requests[:2]) > 0
 
     model.reply_with("Fresh start.")
     await say(bot, slack, "C1", ALICE, "what did I ask before?", thread_ts=thread)
@@ -304,3 +310,24 @@ async def test_a_thread_reset_while_a_request_waits_is_not_undone_by_the_resumed
     assert ("function_call", 'create_ticket({"title": "Printer on fire", "priority": "high"})') not in (
         model.last_request.context
     )
+
+
+async def test_a_resumed_turn_can_still_keep_a_long_term_note(start_bot, slack, model, tickets, tmp_path):
+    bot = await start_bot(agent_config=approval_config(tmp_path, tickets.url))
+    model.reply_with(
+        NEW_TICKET,
+        CallTool("remember", {"note": "files printer tickets as high priority", "about": "me"}),
+        "Done, and noted.",
+    )
+    question = await say(bot, slack, "C1", ALICE, "<@UBOT> open a ticket for the printer, and remember I do this")
+    thread = str(question["ts"])
+    await slack.wait_for(lambda: bool(requests_in(slack, "C1", thread)), timeout=15)
+    [request] = requests_in(slack, "C1", thread)
+
+    await bot.interact(slack.click("C1", request["ts"], APPROVE_ACTION, user=ALICE))
+    await slack.wait_for(lambda: answer_after(slack, thread)["text"].startswith("Done, and noted."), timeout=15)
+    await bot.settled()
+
+    # The note tool worked after the pause, and the bot said so under the answer.
+    assert answer_after(slack, thread)["text"].endswith("Memory updated: files printer tickets as high priority")
+    assert "An error occurred" not in str(model.last_request.context)

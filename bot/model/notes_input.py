@@ -38,6 +38,11 @@ class TurnNotes:
         self._owners = owners
         self._sent = SentNotes.decode(sent)  # what the conversation holds once this turn's item is sent
 
+    def carrying(self, sent: str) -> TurnNotes:
+        """This turn resumed after a pause: its input, with the notes it gave, was sent before the pause."""
+        self._sent_before = self._sent = SentNotes.decode(sent)
+        return self
+
     @property
     def sent(self) -> str:
         """The record to keep with the conversation after the turn: what was sent, and what the tools did

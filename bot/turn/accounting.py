@@ -17,9 +17,16 @@ logger = logging.getLogger("bot.turn.conversation")  # where the usage line has 
 
 
 def account_for_answer(
-    message: IncomingMessage, output: TurnOutput, *, model: str, seconds: float, first_shown_at: float | None
+    message: IncomingMessage,
+    output: TurnOutput,
+    *,
+    model: str,
+    seconds: float,
+    first_shown_at: float | None,
+    timed: bool = True,
 ) -> TurnCount:
-    """Log the turn's usage line, record its metrics, and return what the day's counters add."""
+    """Log the turn's usage line, record its metrics, and return what the day's counters add. `timed`: the
+    latencies count (not for a turn resumed after an approval: a person's wait is not the bot's latency)."""
     fields = usage_fields(
         str(message.key), model=model, how=output.how, compacted=output.compacted, usage=output.usage, seconds=seconds
     )
@@ -29,10 +36,11 @@ def account_for_answer(
     metrics.TURNS.labels(outcome=output.how).inc()
     for kind, value in tokens.items():
         metrics.TOKENS.labels(kind=kind).inc(value)
-    sent_at = float(ts_value(message.ts))
-    now = time.time()
-    metrics.ANSWER_SECONDS.observe(max(0.0, now - sent_at))
-    metrics.FIRST_TEXT_SECONDS.observe(max(0.0, (first_shown_at or now) - sent_at))
+    if timed:
+        sent_at = float(ts_value(message.ts))
+        now = time.time()
+        metrics.ANSWER_SECONDS.observe(max(0.0, now - sent_at))
+        metrics.FIRST_TEXT_SECONDS.observe(max(0.0, (first_shown_at or now) - sent_at))
     return TurnCount(
         user_id=message.user_id, channel_id=message.key.channel_id, model=model, outcome=output.how, tokens=tokens
     )

@@ -26,7 +26,6 @@ from bot.slack.reply import Reply
 from bot.slack.status import StatusCue
 from bot.state.memory import Memory, Turn
 from bot.state.thread_state import Recall, ThreadState
-from bot.state.usage_counters import TurnCount
 from bot.turn.accounting import account_for_answer, account_for_failure
 from bot.turn.approval_flow import ApprovalFlow
 from bot.turn.history import HistoryUnavailable
@@ -69,6 +68,7 @@ class Answering:
         *,
         notes: TurnNotes | None = None,
         remember: bool = True,
+        resumed: bool = False,
     ) -> None:
         """The model run written into Slack, then memory; a run that waits for approval pauses the turn."""
         key = message.key
@@ -94,7 +94,8 @@ class Answering:
                 agent = await self._agents.for_channel(key.channel_id)
                 plan, output = await run(RunSetup(agent, context, reply, progress, status=cue.show_line, notes=notes))
             if output.paused is not None:
-                await self.approvals.pause(message, turn, recall, context, plan, output, reply)
+                sent = notes.sent if notes else None
+                await self.approvals.pause(message, turn, recall, context, plan, output, reply, notes_sent=sent)
                 return
             await progress.cite(output.sources)
             feedback = feedback_blocks(model=model_name(agent), response_id=output.response_id)
@@ -128,13 +129,16 @@ class Answering:
             model=model_name(agent),
             seconds=time.monotonic() - started,
             first_shown_at=reply.posted.first_at,
+            timed=not resumed,
         )
-        if not remember:
+        if remember:
+            # Without notes this turn (memory off), the conversation keeps what it had been sent.
+            notes_sent = notes.sent if notes else (recall.state.notes_sent if recall.state else "")
+            await self._remember(message, turn, recall, plan, output, notes_sent)
+        else:
             await turn.finish(None)
-            return
-        # Without notes this turn (memory off, a resumed turn), the conversation keeps what it had been sent.
-        notes_sent = notes.sent if notes else (recall.state.notes_sent if recall.state else "")
-        await self._remember(message, turn, recall, plan, output, day, count, notes_sent)
+        # Spent whether or not the memory keeps the answer (a thread reset while an approval waited).
+        await self._memory.usage.record(key, day=day, turn=count, counters=output.usage.counters())
 
     def reply_for(self, message: IncomingMessage) -> Reply:
         key = message.key
@@ -155,11 +159,9 @@ class Answering:
         recall: Recall,
         plan: RunPlan,
         output: TurnOutput,
-        day: str,
-        count: TurnCount,
         notes_sent: str,
     ) -> None:
-        """Advance the conversation's memory to this answer (if still current), then count its tokens."""
+        """Advance the conversation's memory to this answer (if still current)."""
         key = message.key
         state = ThreadState(
             response_id=await self._model_memory.keep(key, plan, output),
@@ -170,4 +172,3 @@ class Answering:
             notes_sent=notes_sent,
         )
         await turn.finish(state)
-        await self._memory.usage.record(key, day=day, turn=count, counters=output.usage.counters())

@@ -93,8 +93,11 @@ class ApprovalFlow:
         plan: RunPlan,
         output: TurnOutput,
         reply: Reply,
+        *,
+        notes_sent: str | None = None,
     ) -> None:
-        """Show the request with its buttons, keep the run in Redis, and let the conversation go."""
+        """Show the request with its buttons, keep the run in Redis, and let the conversation go. `notes_sent`:
+        what the paused run's input gave of the long-term notes (the resumed turn's memory keeps it)."""
         assert output.paused is not None
         key = message.key
         calls = [dataclasses.asdict(call) for call in output.paused.calls]
@@ -121,6 +124,7 @@ class ApprovalFlow:
             approvers=approvers,
             expires_at=time.time() + self._store.ttl_seconds,
             text_before=output.text,
+            extra={} if notes_sent is None else {"notes_sent": notes_sent},
         )
         blocks = request_blocks(
             approval_id=pending.id,

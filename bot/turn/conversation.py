@@ -164,7 +164,15 @@ class Conversations:
             async with turn.in_order() as recall:
                 await self.approvals.done_waiting(pending)
                 same, context = memory_mark(recall) == pending.recall_raw, TurnContext.from_json(pending.context)
-                await self._answering.run_and_reply(message, turn, recall, context, run, remember=same)
+                notes = None
+                if self._notes is not None:  # the tools work on after the pause; the memory keeps what was sent
+                    notes = notes_for_turn(self._notes, message, recall, context.people)
+                    if "notes_sent" in pending.extra:
+                        notes = notes.carrying(pending.extra["notes_sent"])
+                    context = replace(context, notes=notes.scope)
+                await self._answering.run_and_reply(
+                    message, turn, recall, context, run, notes=notes, remember=same, resumed=True
+                )
 
     async def refusal_for(self, team_id: str, channel_id: str, user_id: str) -> str | None:
         """What to tell someone the access rules keep out of this place (a reset uses the bot too); None: allowed."""

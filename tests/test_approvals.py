@@ -14,7 +14,6 @@ import pytest
 from conftest import ALICE, BOB, all_memory_modes
 from fakes.openai_tools import CallTool
 from harness import free_port, say
-from redis_cluster import RedisClusterServers
 from tool_server import ToolServer
 
 from bot.model.usage import budget_day
@@ -257,33 +256,30 @@ async def test_a_click_without_slack_signature_is_refused(start_bot, slack, mode
     assert tickets.calls == []
 
 
-async def test_on_a_redis_cluster_approval_and_feedback_work_across_slots(start_bot, slack, model, tickets, tmp_path):
-    servers = RedisClusterServers()
-    servers.start()
-    try:
-        bot = await start_bot(agent_config=approval_config(tmp_path, tickets.url), redis_url=servers.url)
-        thread, request = await ask_for_ticket(bot, slack, model)
-        await bot.interact(slack.click("C1", request["ts"], APPROVE_ACTION, user=ALICE))
-        await slack.wait_for_bot_messages("C1", thread, 3, timeout=15)
-        answer = answer_after(slack, thread)
-        assert tickets.calls == ["create_ticket"]
+async def test_on_a_redis_cluster_approval_and_feedback_work_across_slots(
+    start_bot, slack, model, tickets, tmp_path, cluster
+):
+    bot = await start_bot(agent_config=approval_config(tmp_path, tickets.url), redis_url=cluster.url)
+    thread, request = await ask_for_ticket(bot, slack, model)
+    await bot.interact(slack.click("C1", request["ts"], APPROVE_ACTION, user=ALICE))
+    await slack.wait_for_bot_messages("C1", thread, 3, timeout=15)
+    answer = answer_after(slack, thread)
+    assert tickets.calls == ["create_ticket"]
 
-        feedback = bot.bot.feedback
+    feedback = bot.bot.feedback
 
-        async def vote_then_wait(side: str, good: int, bad: int) -> None:
-            await bot.interact(slack.click("C1", answer["ts"], "answer_feedback", user=ALICE, feedback=side))
-            for _ in range(250):  # the vote is stored after Slack got its ack
-                tally = (await feedback.tallies("T0001")).workspace
-                if (tally.good, tally.bad) == (good, bad):
-                    return
-                await asyncio.sleep(0.02)
-            raise AssertionError(f"tallies stayed at {tally}")
+    async def vote_then_wait(side: str, good: int, bad: int) -> None:
+        await bot.interact(slack.click("C1", answer["ts"], "answer_feedback", user=ALICE, feedback=side))
+        for _ in range(250):  # the vote is stored after Slack got its ack
+            tally = (await feedback.tallies("T0001")).workspace
+            if (tally.good, tally.bad) == (good, bad):
+                return
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"tallies stayed at {tally}")
 
-        await vote_then_wait("negative", 0, 1)
-        await vote_then_wait("positive", 1, 0)
-        assert len(slack.interactivity.opened_views) == 1  # the thumbs-down asked what went wrong
-    finally:
-        servers.stop()
+    await vote_then_wait("negative", 0, 1)
+    await vote_then_wait("positive", 1, 0)
+    assert len(slack.interactivity.opened_views) == 1  # the thumbs-down asked what went wrong
 
 
 async def test_a_thread_reset_while_a_request_waits_is_not_undone_by_the_resumed_answer(

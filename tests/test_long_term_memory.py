@@ -4,7 +4,6 @@ that each person can see and delete. The same stories in every memory mode and o
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -12,7 +11,6 @@ from conftest import ALICE, BOB, MEMORY_MODES
 from fakes.openai_tools import CallTool
 from fakes.slack_home_clicks import click
 from harness import say
-from redis_cluster import RedisClusterServers
 
 from bot.slack.notes_home import DELETE_NOTE, FORGET_ME, OFF, TITLE
 
@@ -22,14 +20,6 @@ FRIDAYS = "deploys freeze on Fridays"
 
 # Every memory mode on one Redis, and the default mode on a Redis Cluster.
 WHERE = [*[(mode, "redis") for mode in MEMORY_MODES], ("responses", "cluster")]
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[RedisClusterServers]:
-    servers = RedisClusterServers()
-    servers.start()
-    yield servers
-    servers.stop()
 
 
 @pytest.fixture(params=WHERE, ids=[f"{mode}-{redis}" for mode, redis in WHERE])

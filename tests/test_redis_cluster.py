@@ -4,20 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
 
-import pytest
 from conftest import ALICE, BOB
 from harness import say
-from redis_cluster import RedisClusterServers
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[RedisClusterServers]:
-    servers = RedisClusterServers()
-    servers.start()
-    yield servers
-    servers.stop()
 
 
 def _said(context: list[tuple[str, str]]) -> list[str]:

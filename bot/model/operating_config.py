@@ -28,10 +28,6 @@ class AccessConfig:
     deny: frozenset[str] = frozenset()
     dms: bool = True
 
-    @property
-    def limits_people(self) -> bool:
-        return self.people is not None
-
 
 @dataclass(frozen=True)
 class ModelPrice:
